@@ -1,0 +1,1 @@
+"""stembot: split Suno songs into stems from Discord."""

@@ -1,0 +1,189 @@
+"""Jobs, their states and legal transitions, and stems: pure data, no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Mode(StrEnum):
+    """What the user asked the API to split the song into."""
+
+    VOCAL = "vocal"
+    INSTRUMENTAL = "instrumental"
+
+    @property
+    def label(self) -> str:
+        return MODE_LABELS[self]
+
+
+MODE_LABELS = {
+    Mode.VOCAL: "Vocals + instrumental (2 stems)",
+    Mode.INSTRUMENTAL: "Full split (up to 12 stems)",
+}
+
+
+class JobState(StrEnum):
+    """Where a job is in its life. Terminal states never change again."""
+
+    SUBMITTING = "submitting"  # recorded, CreateTask not yet answered
+    RUNNING = "running"  # the API accepted it; we poll TaskInfo
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # died while submitting: unknown if charged, never resent
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in OPEN_STATES
+
+
+OPEN_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING})
+
+TRANSITIONS: dict[JobState, frozenset[JobState]] = {
+    JobState.SUBMITTING: frozenset(
+        {JobState.RUNNING, JobState.FAILED, JobState.INTERRUPTED, JobState.CANCELLED}
+    ),
+    JobState.RUNNING: frozenset(
+        {JobState.SUCCEEDED, JobState.FAILED, JobState.TIMED_OUT, JobState.CANCELLED}
+    ),
+}
+
+
+class IllegalTransition(Exception):
+    """A state change the job model forbids; always a bug in the caller."""
+
+
+def check_transition(old: JobState, new: JobState) -> None:
+    if new not in TRANSITIONS.get(old, frozenset()):
+        raise IllegalTransition(f"{old} -> {new}")
+
+
+class RemoteState(StrEnum):
+    """A remote task's status, read liberally from whatever word the API uses."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+_STATUS_WORDS = {
+    "pending": RemoteState.PENDING,
+    "queued": RemoteState.PENDING,
+    "waiting": RemoteState.PENDING,
+    "submitted": RemoteState.PENDING,
+    "running": RemoteState.RUNNING,
+    "processing": RemoteState.RUNNING,
+    "in_progress": RemoteState.RUNNING,
+    "success": RemoteState.SUCCEEDED,
+    "succeeded": RemoteState.SUCCEEDED,
+    "completed": RemoteState.SUCCEEDED,
+    "complete": RemoteState.SUCCEEDED,
+    "failed": RemoteState.FAILED,
+    "failure": RemoteState.FAILED,
+    "error": RemoteState.FAILED,
+}
+
+
+def parse_remote_state(raw: object) -> RemoteState:
+    """Map the API's status word to a RemoteState; anything new is UNKNOWN, not an error."""
+    if not isinstance(raw, str):
+        return RemoteState.UNKNOWN
+    return _STATUS_WORDS.get(raw.strip().lower(), RemoteState.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class Stem:
+    """One separated track: the API's key, a human label, and its (temporary) URL."""
+
+    key: str
+    label: str
+    url: str
+
+
+# The order a musician expects to read stems in; unknown keys follow, alphabetically.
+STEM_ORDER = (
+    "vocal",
+    "vocals",
+    "backing_vocals",
+    "instrumental",
+    "drums",
+    "bass",
+    "guitar",
+    "keyboard",
+    "piano",
+    "strings",
+    "brass",
+    "woodwinds",
+    "percussion",
+    "synth",
+    "fx",
+    "other",
+    "origin",
+)
+
+_LABEL_OVERRIDES = {"vocal": "Vocals", "fx": "FX / other", "origin": "Original mix"}
+
+
+def stem_name(key: str) -> str:
+    """`backing_vocals_url` -> `backing_vocals`."""
+    name = key.strip().lower()
+    for suffix in ("_audio_url", "_url", "_audio"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def stem_label(key: str) -> str:
+    """`backing_vocals_url` -> `Backing vocals`."""
+    name = stem_name(key)
+    if name in _LABEL_OVERRIDES:
+        return _LABEL_OVERRIDES[name]
+    words = re.sub(r"[^a-z0-9]+", " ", name).strip()
+    return words.capitalize() if words else key
+
+
+def stem_sort_key(stem: Stem) -> tuple[int, str]:
+    name = stem_name(stem.key)
+    rank = STEM_ORDER.index(name) if name in STEM_ORDER else len(STEM_ORDER)
+    return rank, name
+
+
+@dataclass
+class Job:
+    """A separation request as we track it. `id` is ours and the one users see."""
+
+    id: int
+    music_task_id: str
+    song_id: str
+    mode: Mode
+    state: JobState
+    guild_id: int | None
+    channel_id: int | None
+    requester_id: int | None
+    created_at: datetime
+    song_title: str | None = None
+    remote_id: str | None = None
+    submitted_at: datetime | None = None
+    finished_at: datetime | None = None
+    deadline_at: datetime | None = None
+    error: str | None = None
+    credits: float | None = None
+    callback_token: str | None = None
+    poll_count: int = 0
+    stems: tuple[Stem, ...] = field(default_factory=tuple)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.submitted_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.submitted_at).total_seconds()
