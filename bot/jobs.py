@@ -187,3 +187,35 @@ class Job:
         if self.submitted_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.submitted_at).total_seconds()
+
+
+class Delivery(StrEnum):
+    """Where one requester's result stands. `waiting` until the job ends."""
+
+    WAITING = "waiting"
+    PENDING = "pending"  # due: the job ended, nobody has been told yet
+    CHANNEL = "channel"  # posted in the channel
+    DM = "dm"  # the channel refused; sent as a direct message
+    UNDELIVERABLE = "undeliverable"  # channel and DM refused; shown on /stems status
+    SHOWN = "shown"  # answered on the spot (a reused result)
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (Delivery.WAITING, Delivery.PENDING)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One requester waiting on a job; several can share a job and each is told once."""
+
+    id: int
+    job_id: int
+    user_id: int | None
+    guild_id: int | None
+    channel_id: int | None
+    created_at: datetime
+    delivery: Delivery
+    attempts: int = 0
+    detail: str | None = None
+    message_id: int | None = None

@@ -1,0 +1,57 @@
+"""When to look at a job next: little before it could finish, densely around then, less after."""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+
+from bot.jobs import Mode
+
+# Until jobs have finished here, assume what peers report: about a minute for 2 stems.
+DEFAULT_EXPECTED_S = {Mode.VOCAL: 60.0, Mode.INSTRUMENTAL: 120.0}
+FIRST_LOOK = 0.5  # of the expected duration: hardly any job finishes sooner
+DENSE_UNTIL = 2.0  # of the expected duration
+DENSE_STEP = 0.08  # of the elapsed time, while near the expected time
+LATE_STEP = 0.25  # of the elapsed time, once a job runs long
+CALLBACK_SLOWDOWN = 5.0  # with callbacks, polling is only the safety net
+
+
+def poll_delay(
+    elapsed_s: float,
+    expected_s: float,
+    *,
+    min_s: float,
+    max_s: float,
+    callbacks: bool = False,
+) -> float:
+    """Seconds from now to the next status check of a job that has run `elapsed_s`."""
+    if elapsed_s < FIRST_LOOK * expected_s:
+        delay = FIRST_LOOK * expected_s - elapsed_s
+    elif elapsed_s <= DENSE_UNTIL * expected_s:
+        delay = DENSE_STEP * elapsed_s
+    else:
+        delay = LATE_STEP * elapsed_s
+    if callbacks:
+        delay *= CALLBACK_SLOWDOWN
+        max_s *= CALLBACK_SLOWDOWN
+    return min(max(delay, min_s), max_s)
+
+
+def backoff_delay(failures: int, *, min_s: float, max_s: float) -> float:
+    """After `failures` transient errors in a row: min, 2*min, 4*min, ... up to max."""
+    return float(min(max_s, min_s * 2 ** max(0, failures - 1)))
+
+
+class Durations:
+    """Typical run time per mode, learned from the most recent finished jobs."""
+
+    def __init__(self, keep: int = 50) -> None:
+        self._seen = {mode: deque[float](maxlen=keep) for mode in Mode}
+
+    def add(self, mode: Mode, duration_s: float) -> None:
+        if duration_s > 0:
+            self._seen[mode].append(duration_s)
+
+    def expected_s(self, mode: Mode) -> float:
+        seen = self._seen[mode]
+        return statistics.median(seen) if seen else DEFAULT_EXPECTED_S[mode]

@@ -1,0 +1,328 @@
+"""The job loop: which job to poll when, within the request budget; results handed to delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.api import Separation, StemApi
+from bot.budget import RequestBudget
+from bot.errors import ApiError
+from bot.jobs import Delivery, Job, JobState, Mode, RemoteState, Subscription
+from bot.policy import Durations, backoff_delay, poll_delay
+from bot.store import JobStore, StoreError
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED_TEXT = (
+    "The bot stopped while this job was being submitted, so it is not known whether the API "
+    "started (and charged) it. It was not resent; ask again if you still want it."
+)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What a delivery attempt did for one requester. PENDING means: try again later."""
+
+    outcome: Delivery
+    detail: str | None = None
+    message_id: int | None = None
+
+
+Deliver = Callable[[Job, Sequence[Subscription]], Awaitable[Mapping[int, Delivered]]]
+
+
+@dataclass
+class _Tracked:
+    job_id: int
+    remote_id: str
+    mode: Mode
+    submitted_at: float
+    deadline_at: float
+    polls: int = 0
+    failures: int = 0
+    unknown_logged: bool = False
+
+
+class Scheduler:
+    """One loop for all jobs: a heap of next-poll times, a shared budget, recorded delivery."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        api: StemApi,
+        deliver: Deliver,
+        *,
+        min_interval_s: float,
+        max_interval_s: float,
+        requests_per_s: float,
+        callbacks: bool = False,
+        clock: Callable[[], float] = time.time,
+        max_in_flight: int = 32,
+        max_delivery_attempts: int = 8,
+    ) -> None:
+        self._store, self._api, self._deliver = store, api, deliver
+        self._min_s, self._max_s, self._callbacks = min_interval_s, max_interval_s, callbacks
+        self._clock = clock
+        self.budget = RequestBudget(requests_per_s, clock)
+        self.durations = Durations()
+        self._max_in_flight = max_in_flight
+        self._max_delivery_attempts = max_delivery_attempts
+        self._tracked: dict[int, _Tracked] = {}
+        self._due: dict[int, float] = {}
+        self._heap: list[tuple[float, int, int]] = []
+        self._seq = itertools.count()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._delivering: set[int] = set()
+        self._wakeup = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self.paused_until = 0.0
+        self.last_pass_at: float | None = None
+
+    # --- tracking ---------------------------------------------------------------------
+
+    @property
+    def queue_size(self) -> int:
+        return len(self._tracked)
+
+    def track(self, job: Job) -> None:
+        """Start polling a running job (at the time the policy says)."""
+        if job.state != JobState.RUNNING or job.remote_id is None:
+            return
+        submitted = (job.submitted_at or job.created_at).timestamp()
+        deadline = job.deadline_at.timestamp() if job.deadline_at else float("inf")
+        tracked = _Tracked(job.id, job.remote_id, job.mode, submitted, deadline, job.poll_count)
+        self._tracked[job.id] = tracked
+        self._schedule(tracked, self._policy_delay(tracked))
+
+    def forget(self, job_id: int) -> None:
+        self._tracked.pop(job_id, None)
+        self._due.pop(job_id, None)
+
+    def wake(self, job_id: int) -> bool:
+        """Poll this job as soon as the budget allows (a callback said it may be done)."""
+        tracked = self._tracked.get(job_id)
+        if tracked is None:
+            return False
+        self._schedule(tracked, 0.0)
+        self._wakeup.set()
+        return True
+
+    def _schedule(self, tracked: _Tracked, delay_s: float) -> None:
+        due = self._clock() + delay_s
+        self._due[tracked.job_id] = due
+        heapq.heappush(self._heap, (due, next(self._seq), tracked.job_id))
+
+    def _policy_delay(self, tracked: _Tracked) -> float:
+        elapsed = self._clock() - tracked.submitted_at
+        expected = self.durations.expected_s(tracked.mode)
+        return poll_delay(
+            elapsed, expected, min_s=self._min_s, max_s=self._max_s, callbacks=self._callbacks
+        )
+
+    async def resume(self) -> tuple[int, int]:
+        """On start: track running jobs, end interrupted submissions; (resumed, interrupted)."""
+        for mode in Mode:
+            for duration in reversed(await self._store.recent_durations(mode)):
+                self.durations.add(mode, duration)
+        resumed = interrupted = 0
+        for job in await self._store.open_jobs():
+            if job.state == JobState.SUBMITTING:
+                await self._store.move(job, JobState.INTERRUPTED, error=INTERRUPTED_TEXT)
+                interrupted += 1
+            else:
+                self.track(job)
+                resumed += 1
+        log.info("scheduler resumed %d running jobs, %d interrupted submissions",
+                 resumed, interrupted)
+        return resumed, interrupted
+
+    # --- the loop -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.resume()
+        self._loop_task = asyncio.create_task(self._run_forever(), name="scheduler")
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        for task in list(self._in_flight):
+            task.cancel()
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    @property
+    def alive(self) -> bool:
+        return self._loop_task is not None and not self._loop_task.done()
+
+    async def _run_forever(self) -> None:
+        while True:
+            self._wakeup.clear()
+            try:
+                delay = await self.run_once()
+            except Exception:
+                log.exception("scheduler pass failed; trying again shortly")
+                delay = 1.0
+            self.last_pass_at = self._clock()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=max(0.01, min(delay, 30.0)))
+            except TimeoutError:
+                pass
+
+    async def run_once(self) -> float:
+        """Start every poll and delivery that is due; return seconds until the next is."""
+        self._start_due_polls()
+        for job_id in await self._store.due_deliveries():
+            if job_id not in self._delivering:
+                self._delivering.add(job_id)
+                self._spawn(self._deliver_job(job_id))
+        return await self._next_due_in()
+
+    async def drain(self) -> None:
+        """Wait for every poll and delivery started so far (tests and shutdown)."""
+        while self._in_flight:
+            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+
+    def _start_due_polls(self) -> None:
+        now = self._clock()
+        if now < self.paused_until:
+            return
+        while self._heap and len(self._in_flight) < self._max_in_flight:
+            due, _, job_id = self._heap[0]
+            if self._due.get(job_id) != due:
+                heapq.heappop(self._heap)  # superseded by a later schedule, or forgotten
+                continue
+            if due > now or not self.budget.try_take():
+                return
+            heapq.heappop(self._heap)
+            del self._due[job_id]
+            self._spawn(self._poll(self._tracked[job_id]))
+
+    async def _next_due_in(self) -> float:
+        now = self._clock()
+        candidates = [60.0]
+        if self._heap and len(self._in_flight) < self._max_in_flight:
+            candidates.append(max(self._heap[0][0], self.paused_until) - now)
+            candidates.append(self.budget.wait_s())
+        next_delivery = await self._store.next_delivery_at()
+        if next_delivery is not None:
+            candidates.append(next_delivery - now)
+        return max(0.0, min(candidates))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._in_flight.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._wakeup.set()  # a slot is free, or a delivery may have become due
+
+    # --- one poll -------------------------------------------------------------------------
+
+    async def _poll(self, tracked: _Tracked) -> None:
+        tracked.polls += 1
+        try:
+            separation = await self._api.separation(tracked.remote_id)
+        except ApiError as exc:
+            await self._on_api_error(tracked, exc)
+            return
+        except Exception:
+            log.exception("job %d: status check crashed", tracked.job_id)
+            tracked.failures += 1
+            self._schedule(tracked, backoff_delay(tracked.failures, min_s=self._min_s,
+                                                  max_s=self._max_s))
+            return
+        tracked.failures = 0
+        await self._on_status(tracked, separation)
+
+    async def _on_status(self, tracked: _Tracked, separation: Separation) -> None:
+        if separation.state == RemoteState.SUCCEEDED:
+            await self._finish(tracked, JobState.SUCCEEDED, stems=separation.stems,
+                               credits=separation.credits)
+        elif separation.state == RemoteState.FAILED:
+            await self._finish(tracked, JobState.FAILED,
+                               error=separation.error or "The separation failed upstream.")
+        elif self._clock() >= tracked.deadline_at:
+            await self._finish(tracked, JobState.TIMED_OUT,
+                               error="The separation did not finish in time; tracking stopped.")
+        else:
+            if separation.state == RemoteState.UNKNOWN and not tracked.unknown_logged:
+                tracked.unknown_logged = True
+                log.warning("job %d: unknown status %r; still polling",
+                            tracked.job_id, separation.raw_status)
+            self._schedule(tracked, self._policy_delay(tracked))
+
+    async def _on_api_error(self, tracked: _Tracked, exc: ApiError) -> None:
+        now = self._clock()
+        if exc.pauses_all or exc.code == 401:
+            pause = exc.retry_after_s or (60.0 if exc.code == 401 else 5.0)
+            self.paused_until = max(self.paused_until, now + pause)
+            log.warning("API answered %d; all polling paused for %.1f s", exc.code, pause)
+            self._schedule(tracked, self.paused_until - now)
+        elif exc.transient:
+            tracked.failures += 1
+            delay = backoff_delay(tracked.failures, min_s=self._min_s, max_s=self._max_s)
+            log.info("job %d: status check failed (%s); next in %.1f s",
+                     tracked.job_id, exc.code, delay)
+            if now + delay >= tracked.deadline_at:
+                delay = max(0.0, tracked.deadline_at - now)
+            self._schedule(tracked, delay)
+        else:
+            await self._finish(tracked, JobState.FAILED, error=exc.user_text)
+
+    async def _finish(self, tracked: _Tracked, state: JobState, **changes: Any) -> None:
+        self.forget(tracked.job_id)
+        job = await self._store.get(tracked.job_id)
+        if job is None or job.state != JobState.RUNNING:
+            return  # cancelled (or purged) while the check was in flight
+        try:
+            job = await self._store.move(job, state, poll_count=tracked.polls, **changes)
+        except StoreError:
+            return  # someone else ended it between our read and write
+        if state == JobState.SUCCEEDED and job.duration_s is not None:
+            self.durations.add(job.mode, job.duration_s)
+        if job.credits is not None:
+            await self._store.settle_charge(job.id, job.credits)
+
+    # --- delivery -------------------------------------------------------------------------
+
+    async def _deliver_job(self, job_id: int) -> None:
+        try:
+            job = await self._store.get(job_id)
+            pending = [s for s in await self._store.subscriptions(job_id)
+                       if s.delivery == Delivery.PENDING]
+            if job is None or not pending:
+                return
+            try:
+                results = await self._deliver(job, pending)
+            except Exception:
+                log.exception("job %d: delivery crashed; will retry", job_id)
+                results = {}
+            for sub in pending:
+                await self._record(sub, results.get(sub.id))
+        finally:
+            self._delivering.discard(job_id)
+
+    async def _record(self, sub: Subscription, result: Delivered | None) -> None:
+        if result is not None and result.outcome.is_final:
+            await self._store.record_delivery(
+                sub.id, result.outcome, detail=result.detail, message_id=result.message_id
+            )
+            return
+        detail = result.detail if result else "delivery did not complete"
+        if sub.attempts + 1 >= self._max_delivery_attempts:
+            await self._store.record_delivery(
+                sub.id, Delivery.UNDELIVERABLE, detail=f"gave up: {detail}"
+            )
+            return
+        retry_in = backoff_delay(sub.attempts + 1, min_s=5.0, max_s=600.0)
+        await self._store.record_delivery(
+            sub.id, Delivery.PENDING, detail=detail, retry_in_s=retry_in
+        )

@@ -1,0 +1,386 @@
+"""Every SQL statement about jobs and their deliveries; the one connection and its writer lock."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot import schema
+from bot.jobs import (
+    Delivery,
+    Job,
+    JobState,
+    Mode,
+    Stem,
+    Subscription,
+    check_transition,
+)
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+Observer = Callable[[Job], None]
+
+_OPEN = "('submitting', 'running')"
+
+
+class StoreError(Exception):
+    """The database cannot be used as it is (newer schema, unwritable file, ...)."""
+
+
+def to_dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def to_ts(dt: datetime | None) -> float | None:
+    return None if dt is None else dt.timestamp()
+
+
+def _job(row: sqlite3.Row) -> Job:
+    stems = tuple(Stem(**s) for s in json.loads(row["stems"]))
+    return Job(
+        id=row["id"],
+        music_task_id=row["music_task_id"],
+        song_id=row["song_id"],
+        mode=Mode(row["mode"]),
+        state=JobState(row["state"]),
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        requester_id=row["requester_id"],
+        created_at=datetime.fromtimestamp(row["created_at"], UTC),
+        song_title=row["song_title"],
+        remote_id=row["remote_id"],
+        submitted_at=to_dt(row["submitted_at"]),
+        finished_at=to_dt(row["finished_at"]),
+        deadline_at=to_dt(row["deadline_at"]),
+        error=row["error"],
+        credits=row["credits"],
+        callback_token=row["callback_token"],
+        poll_count=row["poll_count"],
+        stems=stems,
+    )
+
+
+def _subscription(row: sqlite3.Row) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        job_id=row["job_id"],
+        user_id=row["user_id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        created_at=datetime.fromtimestamp(row["created_at"], UTC),
+        delivery=Delivery(row["delivery"]),
+        attempts=row["attempts"],
+        detail=row["detail"],
+        message_id=row["message_id"],
+    )
+
+
+class JobStore:
+    """Owns the SQLite connection. Writes are serialised by one lock, in explicit transactions."""
+
+    def __init__(self, db: aiosqlite.Connection, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self._write_lock = asyncio.Lock()
+        self.observers: list[Observer] = []
+
+    @classmethod
+    async def open(cls, path: Path | str, *, clock: Clock = time.time) -> JobStore:
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(path, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the database {path}: {exc}") from exc
+        db.row_factory = sqlite3.Row
+        store = cls(db, clock)
+        try:
+            await store._prepare()
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def _prepare(self) -> None:
+        try:
+            await self._db.execute("PRAGMA busy_timeout = 5000")
+            await self._db.execute("PRAGMA journal_mode = WAL")
+            await self._db.execute("PRAGMA synchronous = NORMAL")
+            await self._db.execute("PRAGMA foreign_keys = ON")
+            await self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"the database is not usable: {exc}") from exc
+
+    async def _migrate(self) -> None:
+        version = await self.scalar("PRAGMA user_version")
+        if version > schema.LATEST:
+            raise StoreError(
+                f"the database has schema version {version}, newer than this stembot knows "
+                f"({schema.LATEST}); upgrade stembot instead of running an old version on it"
+            )
+        for number in range(version + 1, schema.LATEST + 1):
+            async with self.transaction():
+                for statement in schema.MIGRATIONS[number - 1].split(";"):
+                    if statement.strip():
+                        await self._db.execute(statement)
+                await self._db.execute(f"PRAGMA user_version = {number}")
+            log.info("database migrated to schema version %d", number)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        async with self._db.execute(sql, tuple(params)) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]
+
+    async def rows(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        async with self._db.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    # --- jobs -------------------------------------------------------------------------
+
+    async def create_job(
+        self,
+        *,
+        music_task_id: str,
+        song_id: str,
+        mode: Mode,
+        song_title: str | None,
+        guild_id: int | None,
+        channel_id: int | None,
+        requester_id: int | None,
+        callback_token: str | None,
+        estimated_credits: float,
+    ) -> Job:
+        """Record a job about to be submitted, its requester, and its expected charge."""
+        now = self._clock()
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO jobs (music_task_id, song_id, mode, state, guild_id, channel_id,"
+                " requester_id, song_title, created_at, callback_token)"
+                " VALUES (?, ?, ?, 'submitting', ?, ?, ?, ?, ?, ?)",
+                (music_task_id, song_id, mode.value, guild_id, channel_id, requester_id,
+                 song_title, now, callback_token),
+            )
+            job_id = cursor.lastrowid
+            await db.execute(
+                "INSERT INTO subscriptions (job_id, user_id, guild_id, channel_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (job_id, requester_id, guild_id, channel_id, now),
+            )
+            await db.execute(
+                "INSERT INTO ledger (job_id, guild_id, user_id, at, credits)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (job_id, guild_id, requester_id, now, estimated_credits),
+            )
+        job = await self.get(int(job_id or 0))
+        assert job is not None
+        log.info("job %d: recorded (%s, %s)", job.id, job.mode, job.song_id)
+        return job
+
+    async def get(self, job_id: int) -> Job | None:
+        found = await self.rows("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return _job(found[0]) if found else None
+
+    async def by_callback_token(self, token: str) -> Job | None:
+        found = await self.rows("SELECT * FROM jobs WHERE callback_token = ?", (token,))
+        return _job(found[0]) if found else None
+
+    async def find_open(self, music_task_id: str, song_id: str, mode: Mode) -> Job | None:
+        found = await self.rows(
+            f"SELECT * FROM jobs WHERE music_task_id = ? AND song_id = ? AND mode = ?"
+            f" AND state IN {_OPEN}",
+            (music_task_id, song_id, mode.value),
+        )
+        return _job(found[0]) if found else None
+
+    async def find_reusable(
+        self, music_task_id: str, song_id: str, mode: Mode, *, max_age_s: float
+    ) -> Job | None:
+        found = await self.rows(
+            "SELECT * FROM jobs WHERE music_task_id = ? AND song_id = ? AND mode = ?"
+            " AND state = 'succeeded' AND finished_at >= ? ORDER BY finished_at DESC LIMIT 1",
+            (music_task_id, song_id, mode.value, self._clock() - max_age_s),
+        )
+        return _job(found[0]) if found else None
+
+    async def open_jobs(self) -> list[Job]:
+        return [_job(r) for r in await self.rows(f"SELECT * FROM jobs WHERE state IN {_OPEN}")]
+
+    async def move(self, job: Job, new: JobState, *, told: bool = False, **changes: Any) -> Job:
+        """The one place a job changes state: check, write in a transaction, log, notify.
+
+        Ending a job makes its requesters' deliveries due, unless `told` (they saw it already).
+        """
+        check_transition(job.state, new)
+        now = self._clock()
+        columns: dict[str, Any] = {"state": new.value}
+        if new.is_terminal:
+            columns["finished_at"] = now
+        for name, value in changes.items():
+            if name == "stems":
+                value = json.dumps([s.__dict__ for s in value])
+            elif isinstance(value, datetime):
+                value = value.timestamp()
+            columns[name] = value
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                f"UPDATE jobs SET {assignments} WHERE id = ? AND state = ?",
+                (*columns.values(), job.id, job.state.value),
+            )
+            if cursor.rowcount != 1:
+                raise StoreError(f"job {job.id} is no longer {job.state}")
+            await self._settle_subscriptions(db, job.id, new, now, told)
+        moved = await self.get(job.id)
+        assert moved is not None
+        log.info("job %d: %s -> %s", job.id, job.state, new)
+        for observer in self.observers:
+            observer(moved)
+        return moved
+
+    @staticmethod
+    async def _settle_subscriptions(
+        db: aiosqlite.Connection, job_id: int, new: JobState, now: float, told: bool
+    ) -> None:
+        if new == JobState.CANCELLED or (told and new.is_terminal):
+            await db.execute(
+                "UPDATE subscriptions SET delivery = ?, delivered_at = ? WHERE job_id = ?"
+                " AND delivery IN ('waiting', 'pending')",
+                ("cancelled" if new == JobState.CANCELLED else "shown", now, job_id),
+            )
+        elif new.is_terminal:
+            await db.execute(
+                "UPDATE subscriptions SET delivery = 'pending', next_attempt_at = ?"
+                " WHERE job_id = ? AND delivery = 'waiting'",
+                (now, job_id),
+            )
+
+    async def count_poll(self, job_id: int) -> None:
+        async with self.transaction() as db:
+            await db.execute("UPDATE jobs SET poll_count = poll_count + 1 WHERE id = ?", (job_id,))
+
+    async def refund(self, job_id: int) -> None:
+        """Drop a job's charge: the API refused it, so nothing was spent."""
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM ledger WHERE job_id = ?", (job_id,))
+
+    async def settle_charge(self, job_id: int, credits: float) -> None:
+        """Replace the estimated charge with what the API reported."""
+        async with self.transaction() as db:
+            await db.execute("UPDATE ledger SET credits = ? WHERE job_id = ?", (credits, job_id))
+
+    async def recent_durations(self, mode: Mode, limit: int = 50) -> list[float]:
+        found = await self.rows(
+            "SELECT finished_at - submitted_at FROM jobs WHERE state = 'succeeded' AND mode = ?"
+            " AND submitted_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
+            (mode.value, limit),
+        )
+        return [float(r[0]) for r in found]
+
+    # --- subscriptions and delivery -----------------------------------------------------
+
+    async def subscribe(
+        self,
+        job: Job,
+        *,
+        user_id: int | None,
+        guild_id: int | None,
+        channel_id: int | None,
+        delivery: Delivery = Delivery.WAITING,
+    ) -> Subscription:
+        """Add a requester to a job; a second request by the same user keeps the first."""
+        now = self._clock()
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO subscriptions (job_id, user_id, guild_id, channel_id, created_at,"
+                " delivery, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (job_id, user_id) DO NOTHING",
+                (job.id, user_id, guild_id, channel_id, now, delivery.value,
+                 now if delivery.is_final else None),
+            )
+        found = await self.rows(
+            "SELECT * FROM subscriptions WHERE job_id = ? AND user_id IS ?", (job.id, user_id)
+        )
+        return _subscription(found[0])
+
+    async def subscriptions(self, job_id: int) -> list[Subscription]:
+        found = await self.rows(
+            "SELECT * FROM subscriptions WHERE job_id = ? ORDER BY id", (job_id,)
+        )
+        return [_subscription(r) for r in found]
+
+    async def due_deliveries(self, *, limit: int = 50) -> list[int]:
+        """Ids of ended jobs with a requester still to be told, oldest first."""
+        found = await self.rows(
+            "SELECT DISTINCT job_id FROM subscriptions WHERE delivery = 'pending'"
+            " AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+            (self._clock(), limit),
+        )
+        return [int(r[0]) for r in found]
+
+    async def next_delivery_at(self) -> float | None:
+        value = await self.scalar(
+            "SELECT MIN(next_attempt_at) FROM subscriptions WHERE delivery = 'pending'"
+        )
+        return None if value is None else float(value)
+
+    async def record_delivery(
+        self,
+        subscription_id: int,
+        outcome: Delivery,
+        *,
+        detail: str | None = None,
+        message_id: int | None = None,
+        retry_in_s: float | None = None,
+    ) -> None:
+        """Write what happened to one requester's result; PENDING with retry_in_s retries."""
+        now = self._clock()
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE subscriptions SET delivery = ?, attempts = attempts + 1, detail = ?,"
+                " message_id = COALESCE(?, message_id), delivered_at = ?, next_attempt_at = ?"
+                " WHERE id = ? AND delivery = 'pending'",
+                (outcome.value, detail, message_id, now if outcome.is_final else None,
+                 None if retry_in_s is None else now + retry_in_s, subscription_id),
+            )
+        log.info("subscription %d: delivery %s%s", subscription_id, outcome,
+                 f" ({detail})" if detail else "")
+
+    async def unsubscribe(self, job_id: int, user_id: int) -> int:
+        """Stop one requester's delivery; returns how many requesters still wait."""
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE subscriptions SET delivery = 'cancelled' WHERE job_id = ? AND user_id = ?"
+                " AND delivery IN ('waiting', 'pending')",
+                (job_id, user_id),
+            )
+        return int(
+            await self.scalar(
+                "SELECT COUNT(*) FROM subscriptions WHERE job_id = ? AND delivery = 'waiting'",
+                (job_id,),
+            )
+        )
