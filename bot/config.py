@@ -53,6 +53,7 @@ class Settings:
     crun_api_key: Secret = field(default_factory=lambda: Secret(""))
     crun_api_base: str = "https://api.crun.ai"
     crun_model: str = "suno/vocal-separatio"
+    crun_timeout_s: float = 15.0
     database_path: Path = Path("data/stembot.sqlite3")
     poll_min_interval_s: float = 2.0
     poll_max_interval_s: float = 30.0
@@ -109,6 +110,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "crun_api_key": Secret,
     "crun_api_base": _http_url,
     "crun_model": str,
+    "crun_timeout_s": _positive_float,
     "database_path": Path,
     "poll_min_interval_s": _positive_float,
     "poll_max_interval_s": _positive_float,

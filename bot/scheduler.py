@@ -111,13 +111,14 @@ class Scheduler:
         if tracked is None:
             return False
         self._schedule(tracked, 0.0)
-        self._wakeup.set()
         return True
 
     def _schedule(self, tracked: _Tracked, delay_s: float) -> None:
         due = self._clock() + delay_s
         self._due[tracked.job_id] = due
         heapq.heappush(self._heap, (due, next(self._seq), tracked.job_id))
+        if self._heap[0][2] == tracked.job_id:
+            self._wakeup.set()  # earlier than whatever the loop is sleeping towards
 
     def _policy_delay(self, tracked: _Tracked) -> float:
         elapsed = self._clock() - tracked.submitted_at

@@ -1,0 +1,76 @@
+"""`python -m bot` / `stembot`: run the bot, or the operator subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, load_settings, read_environment
+from bot.jobs import Mode
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stembot", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the Discord bot (the default)")
+    commands.add_parser("sync", help="register the slash commands with Discord now")
+    sandbox = commands.add_parser("sandbox", help="serve the loopback imitation of the crun API")
+    sandbox.add_argument("--port", type=int, default=8765)
+    separate = commands.add_parser("separate", help="split one song without Discord")
+    separate.add_argument("music_task_id", help="the finished Suno music task (task_id)")
+    separate.add_argument("song", help="the song id (suno_id) or its suno.com/song link")
+    separate.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.VOCAL.value)
+    separate.add_argument("--sandbox", action="store_true",
+                          help="use the bundled sandbox API: no key, no credits")
+    return parser
+
+
+def _settings(require: tuple[str, ...]) -> Settings:
+    try:
+        return load_settings(read_environment(), require=require)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    if command == "sandbox":
+        from bot.sandbox import run_forever
+
+        _configure_logging("info")
+        try:
+            asyncio.run(run_forever(args.port))
+        except KeyboardInterrupt:
+            pass
+        return 0
+    if command == "separate":
+        from bot.cli import separate
+
+        settings = _settings(() if args.sandbox else ("CRUN_API_KEY",))
+        _configure_logging("warning")
+        return asyncio.run(separate(settings, args.music_task_id, args.song, Mode(args.mode),
+                                    use_sandbox=args.sandbox))
+    from bot.runner import run_bot, sync_commands
+
+    settings = _settings(("DISCORD_TOKEN", "CRUN_API_KEY"))
+    _configure_logging(settings.log_level)
+    return asyncio.run(sync_commands(settings) if command == "sync" else run_bot(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

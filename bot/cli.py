@@ -1,0 +1,91 @@
+"""`stembot separate`: the engine without Discord, with progress in the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Settings
+from bot.engine import Engine, sandbox_settings
+from bot.errors import ApiError, UserError
+from bot.jobs import Delivery, Job, JobState, Mode, Subscription
+from bot.sandbox import Sandbox, serve
+from bot.scheduler import Delivered
+from bot.service import Outcome, Request
+
+PROGRESS_EVERY_S = 5.0
+
+
+async def separate(
+    settings: Settings,
+    music_task_id: str,
+    song: str,
+    mode: Mode,
+    *,
+    use_sandbox: bool,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
+    """Run one separation to the end; print `Label: URL` per stem. Returns the exit code."""
+    async with AsyncExitStack() as stack:
+        if use_sandbox:
+            server = await serve(Sandbox())
+            stack.push_async_callback(server.close)
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="stembot-demo-"))
+            settings = replace(
+                sandbox_settings(settings, server.base_url),
+                database_path=Path(folder) / "demo.sqlite3",
+            )
+            print(f"Using the bundled sandbox API at {server.base_url} (no credits).", file=err)
+        finished: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
+
+        async def deliver(job: Job, subs: Sequence[Subscription]) -> Mapping[int, Delivered]:
+            if not finished.done():
+                finished.set_result(job)
+            return {s.id: Delivered(Delivery.CHANNEL, "printed in the terminal") for s in subs}
+
+        engine = await Engine.open(settings, deliver)
+        stack.push_async_callback(engine.close)
+        await engine.start()
+        try:
+            submission = await engine.service.submit(Request(music_task_id, song, mode))
+        except UserError as exc:
+            print(f"error: {exc}", file=err)
+            return 2
+        except ApiError as exc:
+            print(f"error: {exc.user_text} (API code {exc.code}: {exc.message})", file=err)
+            return 1
+        job = submission.job
+        if submission.outcome == Outcome.REUSED:
+            print(f"job {job.id}: reusing a finished result; no credits spent.", file=err)
+            return _report(job, out, err)
+        print(f"job {job.id}: {submission.outcome} ({job.mode}, song {job.song_id}); "
+              f"waiting for the API...", file=err)
+        return _report(await _wait(finished, job, err), out, err)
+
+
+async def _wait(finished: asyncio.Future[Job], job: Job, err: TextIO) -> Job:
+    waited = 0.0
+    while True:
+        try:
+            return await asyncio.wait_for(asyncio.shield(finished), PROGRESS_EVERY_S)
+        except TimeoutError:
+            waited += PROGRESS_EVERY_S
+            print(f"job {job.id}: still running after {waited:.0f} s", file=err)
+
+
+def _report(job: Job, out: TextIO, err: TextIO) -> int:
+    if job.state != JobState.SUCCEEDED:
+        print(f"job {job.id}: {job.state.replace('_', ' ')}: {job.error}", file=err)
+        return 1
+    took = f" in {job.duration_s:.0f} s" if job.duration_s is not None else ""
+    print(f"job {job.id}: {len(job.stems)} stems{took}", file=err)
+    for stem in job.stems:
+        print(f"{stem.label}: {stem.url}", file=out)
+    return 0

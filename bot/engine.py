@@ -1,0 +1,92 @@
+"""Builds and owns the engine's resources: one HTTP session, one store, one scheduler."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import aiohttp
+
+from bot.api import StemApi
+from bot.config import Secret, Settings
+from bot.scheduler import Deliver, Scheduler
+from bot.service import SubmitService
+from bot.store import JobStore
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """Everything below Discord, opened in one place and closed in one place."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: aiohttp.ClientSession,
+        store: JobStore,
+        deliver: Deliver,
+        clock: Callable[[], float],
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.store = store
+        self.api = StemApi(
+            session,
+            base_url=settings.crun_api_base,
+            api_key=settings.crun_api_key.reveal(),
+            model=settings.crun_model,
+            timeout_s=settings.crun_timeout_s,
+        )
+        self.scheduler = Scheduler(
+            store,
+            self.api,
+            deliver,
+            min_interval_s=settings.poll_min_interval_s,
+            max_interval_s=settings.poll_max_interval_s,
+            requests_per_s=settings.api_requests_per_s,
+            callbacks=settings.public_url is not None,
+            clock=clock,
+        )
+        self.service = SubmitService(
+            store,
+            self.api,
+            result_ttl_s=settings.result_ttl_s,
+            deadline_s=settings.job_deadline_s,
+            track=self.scheduler.track,
+            callback_url=self.callback_url,
+            clock=clock,
+        )
+
+    @classmethod
+    async def open(
+        cls, settings: Settings, deliver: Deliver, *, clock: Callable[[], float] = time.time
+    ) -> Engine:
+        store = await JobStore.open(settings.database_path, clock=clock)
+        session = aiohttp.ClientSession()
+        return cls(settings, session, store, deliver, clock)
+
+    def callback_url(self, token: str) -> str | None:
+        if self.settings.public_url is None:
+            return None
+        return f"{self.settings.public_url}/callbacks/{token}"
+
+    async def start(self) -> None:
+        await self.scheduler.start()
+
+    async def close(self) -> None:
+        await self.scheduler.stop()
+        await self.session.close()
+        await self.store.close()
+
+
+def sandbox_settings(settings: Settings, base_url: str) -> Settings:
+    """Settings for the bundled sandbox: its jobs take seconds, so look every second."""
+    return replace(
+        settings,
+        crun_api_base=base_url,
+        crun_api_key=settings.crun_api_key or Secret("sandbox"),
+        poll_min_interval_s=min(settings.poll_min_interval_s, 0.5),
+        poll_max_interval_s=min(settings.poll_max_interval_s, 1.0),
+    )

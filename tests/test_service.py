@@ -1,0 +1,135 @@
+"""Submission: one CreateTask per unique request, none for anything we could refuse ourselves."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import ApiError, UserError
+from bot.jobs import Delivery, JobState, Mode
+from bot.sandbox import Fault
+from bot.service import Outcome, Request, clean_song_id
+from tests.conftest import Rig
+
+SONG = "demo-song-1"
+TASK = "demo-music-task"
+
+
+def req(song: str = SONG, mode: Mode = Mode.VOCAL, user: int = 1, task: str = TASK) -> Request:
+    return Request(task, song, mode, guild_id=10, channel_id=20, user_id=user)
+
+
+async def test_each_unique_request_sends_exactly_one_create_task(rig: Rig) -> None:
+    first = await rig.engine.service.submit(req(SONG, Mode.VOCAL))
+    second = await rig.engine.service.submit(req(SONG, Mode.INSTRUMENTAL))
+    third = await rig.engine.service.submit(req("demo-song-2", Mode.VOCAL))
+
+    assert [s.outcome for s in (first, second, third)] == [Outcome.CREATED] * 3
+    assert rig.sandbox.calls["CreateTask"] == 3
+    assert first.job.state == JobState.RUNNING
+    assert first.job.remote_id in rig.sandbox.separations
+    assert first.job.song_title == "Midnight Addiction"
+
+
+@pytest.mark.parametrize(
+    ("task", "song", "expected"),
+    [
+        ("demo music task", SONG, "task id doesn't look right"),
+        (TASK, "song;drop table", "song id doesn't look right"),
+        (TASK, "x" * 129, "song id doesn't look right"),
+        ("", SONG, "task id doesn't look right"),
+        ("no-such-task", SONG, "No music task `no-such-task`"),
+        ("demo-pending-task", "demo-pending-song", "hasn't finished yet"),
+        ("demo-failed-task", "demo-failed-song", "failed, so it has no songs"),
+        (TASK, "not-in-this-task", "`demo-song-1` (Midnight Addiction)"),
+    ],
+)
+async def test_bad_requests_are_refused_without_create_task(
+    rig: Rig, task: str, song: str, expected: str
+) -> None:
+    with pytest.raises(UserError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        await rig.engine.service.submit(req(song, task=task))
+
+    assert rig.sandbox.calls["CreateTask"] == 0
+    assert await rig.engine.store.open_jobs() == []
+
+
+def test_song_links_and_padded_ids_are_accepted() -> None:
+    song = "b7e3c9a1-5d2f-4a6e-8b0c-3f1e7d9a2c45"
+    assert clean_song_id(f"  {song} ") == song
+    assert clean_song_id(f"https://suno.com/song/{song}") == song
+    assert clean_song_id(f"https://suno.com/song/{song}?sh=abc") == song
+    with pytest.raises(UserError):
+        clean_song_id(f"https://evil.example/song/{song}")
+
+
+async def test_a_request_for_a_running_job_joins_it_and_costs_nothing(rig: Rig) -> None:
+    first = await rig.engine.service.submit(req(user=1))
+    joined = await rig.engine.service.submit(req(f"https://suno.com/song/{SONG}", user=2))
+
+    assert joined.outcome == Outcome.JOINED
+    assert joined.job.id == first.job.id
+    assert rig.sandbox.calls["CreateTask"] == 1
+    subs = await rig.engine.store.subscriptions(first.job.id)
+    assert [s.user_id for s in subs] == [1, 2]
+
+
+async def test_a_finished_result_is_reused_at_no_cost(rig: Rig) -> None:
+    first = await rig.engine.service.submit(req(user=1))
+    await rig.advance(70, step=5)
+    assert (await rig.engine.store.get(first.job.id)).state == JobState.SUCCEEDED  # type: ignore[union-attr]
+
+    again = await rig.engine.service.submit(req(user=2))
+
+    assert again.outcome == Outcome.REUSED
+    assert again.job.id == first.job.id and len(again.job.stems) == 2
+    assert rig.sandbox.calls["CreateTask"] == 1
+    subs = await rig.engine.store.subscriptions(first.job.id)
+    assert subs[1].delivery == Delivery.SHOWN
+
+
+async def test_an_expired_result_is_not_reused(rig: Rig) -> None:
+    await rig.engine.service.submit(req())
+    await rig.advance(70, step=5)
+    rig.clock.advance(rig.settings.result_ttl_s + 1)
+
+    again = await rig.engine.service.submit(req(user=2))
+
+    assert again.outcome == Outcome.CREATED
+    assert rig.sandbox.calls["CreateTask"] == 2
+
+
+async def test_simultaneous_identical_requests_pay_once(rig: Rig) -> None:
+    import asyncio
+
+    results = await asyncio.gather(*(rig.engine.service.submit(req(user=u)) for u in range(5)))
+
+    assert sorted(r.outcome for r in results).count(Outcome.CREATED) == 1
+    assert rig.sandbox.calls["CreateTask"] == 1
+
+
+async def test_a_refused_create_task_is_reported_and_never_resent(rig: Rig) -> None:
+    rig.sandbox.inject("CreateTask", Fault("code", code=500))
+
+    with pytest.raises(ApiError) as caught:
+        await rig.engine.service.submit(req())
+    await rig.settle()
+
+    assert caught.value.code == 500
+    assert rig.sandbox.calls["CreateTask"] == 1
+    [job] = [j for j in [await rig.engine.store.get(1)] if j]
+    assert job.state == JobState.FAILED and "temporary failure" in (job.error or "")
+    assert rig.recorder.calls == []  # the requester read it in the reply already
+    assert await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger") == 0
+
+
+async def test_an_unanswered_create_task_says_it_may_have_been_charged(rig: Rig) -> None:
+    rig.sandbox.inject("CreateTask", Fault("timeout", delay_s=2.0))
+
+    with pytest.raises(ApiError):
+        await rig.engine.service.submit(req())
+
+    job = await rig.engine.store.get(1)
+    assert job is not None and job.state == JobState.FAILED
+    assert "may or may not have started" in (job.error or "")
+    assert rig.sandbox.calls["CreateTask"] <= 1
+    assert await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger") == 1
