@@ -46,7 +46,7 @@ def to_ts(dt: datetime | None) -> float | None:
     return None if dt is None else dt.timestamp()
 
 
-def _job(row: sqlite3.Row) -> Job:
+def job_from_row(row: sqlite3.Row) -> Job:
     stems = tuple(Stem(**s) for s in json.loads(row["stems"]))
     return Job(
         id=row["id"],
@@ -203,11 +203,11 @@ class JobStore:
 
     async def get(self, job_id: int) -> Job | None:
         found = await self.rows("SELECT * FROM jobs WHERE id = ?", (job_id,))
-        return _job(found[0]) if found else None
+        return job_from_row(found[0]) if found else None
 
     async def by_callback_token(self, token: str) -> Job | None:
         found = await self.rows("SELECT * FROM jobs WHERE callback_token = ?", (token,))
-        return _job(found[0]) if found else None
+        return job_from_row(found[0]) if found else None
 
     async def find_open(self, music_task_id: str, song_id: str, mode: Mode) -> Job | None:
         found = await self.rows(
@@ -215,7 +215,7 @@ class JobStore:
             f" AND state IN {_OPEN}",
             (music_task_id, song_id, mode.value),
         )
-        return _job(found[0]) if found else None
+        return job_from_row(found[0]) if found else None
 
     async def find_reusable(
         self, music_task_id: str, song_id: str, mode: Mode, *, max_age_s: float
@@ -225,10 +225,11 @@ class JobStore:
             " AND state = 'succeeded' AND finished_at >= ? ORDER BY finished_at DESC LIMIT 1",
             (music_task_id, song_id, mode.value, self._clock() - max_age_s),
         )
-        return _job(found[0]) if found else None
+        return job_from_row(found[0]) if found else None
 
     async def open_jobs(self) -> list[Job]:
-        return [_job(r) for r in await self.rows(f"SELECT * FROM jobs WHERE state IN {_OPEN}")]
+        found = await self.rows(f"SELECT * FROM jobs WHERE state IN {_OPEN}")
+        return [job_from_row(r) for r in found]
 
     async def move(self, job: Job, new: JobState, *, told: bool = False, **changes: Any) -> Job:
         """The one place a job changes state: check, write in a transaction, log, notify.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from bot.engine import Engine
@@ -118,7 +119,7 @@ async def test_server_errors_back_off_exponentially(rig: Rig) -> None:
 
     times = await poll_times(rig, 20)
 
-    gaps = [round(b - a, 1) for a, b in zip(times, times[1:], strict=False)][:3]
+    gaps = [round(b - a, 1) for a, b in itertools.pairwise(times)][:3]
     assert gaps == [2.0, 4.0, 8.0]
 
 
@@ -130,7 +131,7 @@ async def test_timeouts_back_off_and_the_job_still_finishes(rig: Rig) -> None:
     times = await poll_times(rig, 8)
     await rig.advance(120, step=5)
 
-    assert [round(b - a, 1) for a, b in zip(times, times[1:], strict=False)][:2] == [2.0, 4.0]
+    assert [round(b - a, 1) for a, b in itertools.pairwise(times)][:2] == [2.0, 4.0]
     assert await state(rig, job_id) == JobState.SUCCEEDED
     assert rig.recorder.delivered_job_ids() == [job_id]
 
