@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _configure_logging("warning")
         return asyncio.run(separate(settings, args.music_task_id, args.song, Mode(args.mode),
                                     use_sandbox=args.sandbox))
-    from bot.runner import run_bot, sync_commands
+    from bot.bot import run_bot, sync_commands
 
     settings = _settings(("DISCORD_TOKEN", "CRUN_API_KEY"))
     _configure_logging(settings.log_level)

@@ -1,0 +1,198 @@
+"""The Discord bot: owns the engine, maps errors to replies, and syncs commands deliberately."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.engine import Engine
+from bot.errors import ApiError, UserError
+from bot.guild_store import GuildStore
+
+log = logging.getLogger(__name__)
+
+# Exactly what the bot needs in a channel to post results.
+PERMISSIONS = discord.Permissions(
+    view_channel=True, send_messages=True, send_messages_in_threads=True, embed_links=True
+)
+COMMAND_HASH_KEY = "command_hash"
+GENERIC_ERROR = "Something went wrong on our side. It has been logged; please try again later."
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(
+        application_id, permissions=PERMISSIONS, scopes=("bot", "applications.commands")
+    )
+
+
+class StemTree(app_commands.CommandTree["StemBot"]):
+    """The one error-reply table: user-facing errors privately, everything else logged."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[StemBot], error: app_commands.AppCommandError
+    ) -> None:
+        cause: BaseException = error
+        if isinstance(error, app_commands.CommandInvokeError):
+            cause = error.original
+        if isinstance(cause, UserError):
+            text = str(cause)
+        elif isinstance(cause, ApiError):
+            log.warning("API error %d in /%s: %s", cause.code, _name(interaction), cause.message)
+            text = cause.user_text
+        elif isinstance(cause, app_commands.CommandOnCooldown):
+            text = f"Slow down: try again in {cause.retry_after:.0f} s."
+        elif isinstance(cause, app_commands.MissingPermissions):
+            text = "You need the **Manage Server** permission for this."
+        elif isinstance(cause, app_commands.CheckFailure):
+            text = "You can't use this command here."
+        else:
+            log.error("unexpected error in /%s", _name(interaction), exc_info=cause)
+            text = GENERIC_ERROR
+        await reply_privately(interaction, text)
+
+
+def _name(interaction: discord.Interaction[Any]) -> str:
+    return interaction.command.qualified_name if interaction.command else "?"
+
+
+async def reply_privately(interaction: discord.Interaction[Any], text: str) -> None:
+    """Answer only the invoker, whatever was already sent (a public defer is replaced)."""
+    try:
+        if not interaction.response.is_done():
+            await interaction.response.send_message(text, ephemeral=True)
+            return
+        if interaction.extras.get("public_defer") and not interaction.extras.get("filled"):
+            await interaction.delete_original_response()
+        await interaction.followup.send(text, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not tell the user about an error (interaction %s)", interaction.id)
+
+
+class StemBot(commands.Bot):
+    """The bot. Resources are opened in setup_hook and closed in close()."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        sync_only: bool = False,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            tree_cls=StemTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.settings = settings
+        self.clock = clock
+        self.sync_only = sync_only
+        self._engine: Engine | None = None
+        self._guild_store: GuildStore | None = None
+
+    @property
+    def engine(self) -> Engine:
+        assert self._engine is not None, "engine used before setup_hook"
+        return self._engine
+
+    @property
+    def guild_store(self) -> GuildStore:
+        assert self._guild_store is not None, "guild store used before setup_hook"
+        return self._guild_store
+
+    async def setup_hook(self) -> None:
+        from cogs._delivery import Deliverer
+        from cogs.stems import Stems
+
+        deliverer = Deliverer(self)
+        self._engine = await Engine.open(self.settings, deliverer, clock=self.clock)
+        self._guild_store = GuildStore(self._engine.store)
+        await self.add_cog(Stems(self))
+        await self.sync_commands(force=self.sync_only)
+        if self.application_id is not None:
+            log.info("invite the bot with: %s", invite_url(self.application_id))
+        if not self.sync_only:
+            await self.engine.start()
+
+    async def sync_commands(self, *, force: bool = False) -> str:
+        """Sync to the dev guild every start; globally only when the commands changed."""
+        if self.settings.dev_guild_id is not None:
+            guild = discord.Object(id=self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to dev guild %d", len(synced), guild.id)
+            return "guild"
+        digest = self.command_hash()
+        if not force and await self.guild_store.meta(COMMAND_HASH_KEY) == digest:
+            log.info("commands unchanged since the last sync; not syncing")
+            return "unchanged"
+        synced = await self.tree.sync()
+        await self.guild_store.set_meta(COMMAND_HASH_KEY, digest)
+        log.info("synced %d commands globally (they may take a while to appear)", len(synced))
+        return "global"
+
+    def command_hash(self) -> str:
+        payload = [cmd.to_dict(self.tree) for cmd in self.tree.get_commands()]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    async def close(self) -> None:
+        await super().close()
+        if self._engine is not None:
+            engine, self._engine = self._engine, None
+            await engine.close()
+
+
+async def run_bot(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT, then close the gateway, the HTTP session and the database."""
+    bot = StemBot(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with bot:
+        running = asyncio.create_task(bot.start(settings.discord_token.reveal()))
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        log.info("shutting down")
+        await bot.close()
+        stopping.cancel()
+        failure = None if running.cancelled() else await _failure(running)
+    if isinstance(failure, discord.LoginFailure):
+        log.error("Discord rejected DISCORD_TOKEN; check it in the Developer Portal")
+        return 1
+    if failure is not None:
+        log.error("the bot stopped: %s", failure, exc_info=failure)
+        return 1
+    return 0
+
+
+async def _failure(task: asyncio.Task[None]) -> BaseException | None:
+    try:
+        await task
+    except Exception as exc:
+        return exc
+    return None
+
+
+async def sync_commands(settings: Settings) -> int:
+    """`stembot sync`: log in, register the commands now, and leave."""
+    bot = StemBot(settings, sync_only=True)
+    async with bot:
+        try:
+            await bot.login(settings.discord_token.reveal())
+        except discord.LoginFailure:
+            log.error("Discord rejected DISCORD_TOKEN; check it in the Developer Portal")
+            return 1
+    return 0

@@ -1,0 +1,97 @@
+"""Per-server queries over the job store's connection: rules, usage, listings, autocomplete."""
+
+from __future__ import annotations
+
+from bot.jobs import Job
+from bot.rules import GuildRules, Usage, day_start, period_start
+from bot.store import JobStore, job_from_row
+
+
+class GuildStore:
+    """Reads and writes what one server sees; the connection stays the JobStore's."""
+
+    def __init__(self, store: JobStore) -> None:
+        self._store = store
+
+    async def rules(self, guild_id: int) -> GuildRules:
+        raw = await self._store.scalar(
+            "SELECT data FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        )
+        return GuildRules() if raw is None else GuildRules.from_json(raw)
+
+    async def save_rules(self, guild_id: int, rules: GuildRules) -> None:
+        async with self._store.transaction() as db:
+            await db.execute(
+                "INSERT INTO guild_settings (guild_id, data) VALUES (?, ?)"
+                " ON CONFLICT (guild_id) DO UPDATE SET data = excluded.data",
+                (guild_id, rules.to_json()),
+            )
+
+    async def usage(self, guild_id: int, user_id: int, rules: GuildRules, now: float) -> Usage:
+        store = self._store
+        return Usage(
+            user_jobs_today=int(await store.scalar(
+                "SELECT COUNT(*) FROM ledger WHERE guild_id = ? AND user_id = ? AND at >= ?",
+                (guild_id, user_id, day_start(now)),
+            )),
+            user_open_jobs=int(await store.scalar(
+                "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND requester_id = ?"
+                " AND state IN ('submitting', 'running')",
+                (guild_id, user_id),
+            )),
+            guild_spent=await self.spent(guild_id, period_start(rules.budget_period, now)),
+            last_request_at=await store.scalar(
+                "SELECT MAX(created_at) FROM subscriptions WHERE user_id = ? AND guild_id = ?",
+                (user_id, guild_id),
+            ),
+        )
+
+    async def spent(self, guild_id: int, since: float) -> float:
+        total = await self._store.scalar(
+            "SELECT COALESCE(SUM(credits), 0) FROM ledger WHERE guild_id = ? AND at >= ?",
+            (guild_id, since),
+        )
+        return float(total)
+
+    async def jobs_page(
+        self, guild_id: int, user_id: int | None, *, offset: int, limit: int
+    ) -> tuple[list[Job], int]:
+        """Newest first: the jobs a user asked for (or all of the server's when user_id is None)."""
+        where = "s.guild_id = ?" + ("" if user_id is None else " AND s.user_id = ?")
+        params: tuple[int, ...] = (guild_id,) if user_id is None else (guild_id, user_id)
+        total = await self._store.scalar(
+            f"SELECT COUNT(DISTINCT s.job_id) FROM subscriptions s WHERE {where}", params
+        )
+        rows = await self._store.rows(
+            f"SELECT j.* FROM jobs j WHERE j.id IN (SELECT s.job_id FROM subscriptions s"
+            f" WHERE {where}) ORDER BY j.id DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [job_from_row(r) for r in rows], int(total)
+
+    async def is_subscriber(self, job_id: int, user_id: int) -> bool:
+        found = await self._store.scalar(
+            "SELECT 1 FROM subscriptions WHERE job_id = ? AND user_id = ?", (job_id, user_id)
+        )
+        return found is not None
+
+    async def recent_music_tasks(self, guild_id: int, *, limit: int = 25) -> list[tuple[str, str]]:
+        """(music task id, a song title from it) most recently used in this server."""
+        rows = await self._store.rows(
+            "SELECT music_task_id, MAX(song_title), MAX(id) AS newest FROM jobs"
+            " WHERE guild_id = ? GROUP BY music_task_id ORDER BY newest DESC LIMIT ?",
+            (guild_id, limit),
+        )
+        return [(r[0], r[1] or "") for r in rows]
+
+    async def meta(self, key: str) -> str | None:
+        value = await self._store.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if value is None else str(value)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self._store.transaction() as db:
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )

@@ -1,0 +1,136 @@
+"""Buttons: persistent Refresh links, Confirm/Cancel before a paid 12-stem split, list pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+
+from bot.errors import ApiError, UserError
+from bot.jobs import Job, JobState, RemoteState
+from cogs._ui import link_buttons, result_embed
+
+if TYPE_CHECKING:
+    from bot.bot import StemBot
+
+# discord.py types view callbacks over any client; the bot is recovered with `_bot()`.
+Interaction = discord.Interaction[Any]
+
+
+def _bot(interaction: Interaction) -> StemBot:
+    return cast("StemBot", interaction.client)
+
+
+class RefreshButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"stems:refresh:(?P<job_id>\d+)"
+):
+    """Re-reads a finished job's links from the API and shows them privately. Survives restarts."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Refresh links",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"stems:refresh:{job_id}",
+                emoji="🔄",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> RefreshButton:
+        return cls(int(match["job_id"]))
+
+    async def callback(self, interaction: Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            job = await fresh_links(_bot(interaction), self.job_id, interaction.guild_id)
+        except (UserError, ApiError) as exc:
+            text = str(exc) if isinstance(exc, UserError) else exc.user_text
+            await interaction.followup.send(text, ephemeral=True)
+            return
+        expires = _bot(interaction).clock() + _bot(interaction).settings.result_ttl_s
+        embed = result_embed(job, expires, extra="Fresh links, just for you.")
+        await interaction.followup.send(embed=embed, view=links_view(job), ephemeral=True)
+
+
+async def fresh_links(bot: StemBot, job_id: int, guild_id: int | None) -> Job:
+    """The job with its stems as TaskInfo shows them now (links are re-signed upstream)."""
+    job = await bot.engine.store.get(job_id)
+    if job is None or job.guild_id != guild_id or job.remote_id is None:
+        raise UserError(f"Job `#{job_id}` was not found in this server.")
+    if job.state != JobState.SUCCEEDED:
+        raise UserError(f"Job `#{job_id}` has no stems ({job.state.value}).")
+    separation = await bot.engine.api.separation(job.remote_id)
+    if separation.state != RemoteState.SUCCEEDED or not separation.stems:
+        raise UserError("The API no longer has these stems; ask for the song again.")
+    return Job(**{**job.__dict__, "stems": separation.stems})
+
+
+def links_view(job: Job, *, refresh: bool = False) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for button in link_buttons(job.stems):
+        view.add_item(button)
+    if refresh and job.state == JobState.SUCCEEDED:
+        view.add_item(RefreshButton(job.id))
+    return view
+
+
+class ConfirmView(discord.ui.View):
+    """Confirm / Cancel, for the invoker only. Nothing is paid until Confirm."""
+
+    def __init__(self, user_id: int, on_confirm: Callable[[Interaction], Awaitable[None]]) -> None:
+        super().__init__(timeout=300)
+        self.user_id = user_id
+        self.on_confirm = on_confirm
+
+    async def interaction_check(self, interaction: Interaction) -> bool:
+        return interaction.user.id == self.user_id
+
+    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.success)
+    async def confirm(self, interaction: Interaction, button: discord.ui.Button[Any]) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Confirmed: submitting…", view=None)
+        await self.on_confirm(interaction)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: Interaction, button: discord.ui.Button[Any]) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Cancelled: nothing was spent.", view=None)
+
+
+PageFetcher = Callable[[int], Awaitable[tuple[discord.Embed, bool]]]  # page -> (embed, has_next)
+
+
+class PagerView(discord.ui.View):
+    """Previous / Next over pages the fetcher renders; only the invoker can press."""
+
+    def __init__(self, user_id: int, fetch: PageFetcher, has_next: bool) -> None:
+        super().__init__(timeout=600)
+        self.user_id, self.fetch, self.page = user_id, fetch, 0
+        self._update(has_next)
+
+    def _update(self, has_next: bool) -> None:
+        self.previous.disabled = self.page == 0
+        self.next.disabled = not has_next
+
+    async def interaction_check(self, interaction: Interaction) -> bool:
+        return interaction.user.id == self.user_id
+
+    async def _turn(self, interaction: Interaction, step: int) -> None:
+        self.page = max(0, self.page + step)
+        embed, has_next = await self.fetch(self.page)
+        self._update(has_next)
+        await interaction.response.edit_message(embed=embed, view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: Interaction, button: discord.ui.Button[Any]) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: Interaction, button: discord.ui.Button[Any]) -> None:
+        await self._turn(interaction, 1)

@@ -1,0 +1,223 @@
+"""The /stems command group: interactions in, engine calls out, jobs rendered as messages."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice
+from discord.ext import commands
+
+from bot.errors import UserError
+from bot.jobs import Job, JobState, Mode
+from bot.service import Request, clean_music_task_id, clean_song_id
+from cogs import _admin
+from cogs._checks import member_of, results_channel
+from cogs._lookup import SongLookup
+from cogs._status import StatusBoard
+from cogs._submit import Submitter
+from cogs._ui import job_line, result_embed, status_embed
+from cogs._views import PagerView, links_view
+
+if TYPE_CHECKING:
+    from bot.bot import StemBot
+
+Interaction = discord.Interaction["StemBot"]
+PAGE_SIZE = 10
+MODE_CHOICES = [Choice(name=m.label, value=m.value) for m in Mode]
+SCOPE_CHOICES = [Choice(name="My jobs", value="mine"), Choice(name="Whole server", value="server")]
+
+
+@app_commands.guild_only()
+class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno songs into stems"):
+    def __init__(self, bot: StemBot) -> None:
+        self.bot = bot
+        self.status_board = StatusBoard()
+        self.songs = SongLookup(bot.engine.api)
+        self.submitter = Submitter(bot, self.status_board)
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.engine.store.observers.append(self.status_board.on_job_changed)
+
+    async def cog_unload(self) -> None:
+        self.bot.engine.store.observers.remove(self.status_board.on_job_changed)
+        await self.status_board.close()
+
+    # --- /stems separate ---------------------------------------------------------------
+
+    @app_commands.command(name="separate", description="Split a Suno song into stems")
+    @app_commands.describe(
+        task_id="The finished Suno music task the song came from",
+        suno_id="The song: pick it from the list, or paste its id or suno.com/song link",
+        mode="Two stems (vocals + instrumental) or the full split (up to 12 stems)",
+    )
+    @app_commands.choices(mode=MODE_CHOICES)
+    async def separate(
+        self,
+        interaction: Interaction,
+        task_id: app_commands.Range[str, 1, 200],
+        suno_id: app_commands.Range[str, 1, 300],
+        mode: Choice[str] | None = None,
+    ) -> None:
+        chosen = Mode(mode.value) if mode else Mode.VOCAL
+        # Everything below answers from memory and the local database: well within 3 s.
+        music_task_id, song_id = clean_music_task_id(task_id), clean_song_id(suno_id)
+        guild_id = _guild_id(interaction)
+        rules = await self.bot.guild_store.rules(guild_id)
+        channel_id = results_channel(interaction, rules)
+        await self.submitter.check_access(interaction, rules, chosen)
+        request = Request(
+            music_task_id, song_id, chosen, guild_id, channel_id, interaction.user.id
+        )
+        if chosen == Mode.INSTRUMENTAL and rules.confirm_full_split:
+            if not await self.submitter.is_free(request):
+                await self.submitter.confirm(interaction, request, rules)
+                return
+        await self.submitter.submit_now(interaction, request, rules)
+
+    @separate.autocomplete("task_id")
+    async def _task_choices(self, interaction: Interaction, current: str) -> list[Choice[str]]:
+        recent = await self.bot.guild_store.recent_music_tasks(_guild_id(interaction))
+        typed = current.strip().lower()
+        return [
+            Choice(name=f"{title or 'Untitled'} · {task}"[:100], value=task)
+            for task, title in recent
+            if typed in task.lower() or typed in title.lower()
+        ][:25]
+
+    @separate.autocomplete("suno_id")
+    async def _song_choices(self, interaction: Interaction, current: str) -> list[Choice[str]]:
+        task_id = getattr(interaction.namespace, "task_id", None)
+        return await self.songs.choices(task_id, current)
+
+    # --- /stems status, list, cancel ---------------------------------------------------
+
+    @app_commands.command(name="status", description="Show one of your jobs, or its result")
+    @app_commands.describe(job="The job number (pick from your recent jobs)")
+    async def status(self, interaction: Interaction, job: int) -> None:
+        found = await self._visible_job(interaction, job)
+        if found.state == JobState.SUCCEEDED:
+            expires = (found.finished_at.timestamp() if found.finished_at else 0) + (
+                self.bot.settings.result_ttl_s
+            )
+            await interaction.response.send_message(
+                embed=result_embed(found, expires), view=links_view(found, refresh=True),
+                ephemeral=True,
+            )
+            return
+        note = await self.submitter.delivery_note(found, interaction.user.id)
+        await interaction.response.send_message(embed=status_embed(found, note), ephemeral=True)
+
+    @app_commands.command(name="list", description="List stem jobs, newest first")
+    @app_commands.describe(scope="Your own jobs, or the whole server's (needs Manage Server)")
+    @app_commands.choices(scope=SCOPE_CHOICES)
+    async def list_jobs(self, interaction: Interaction, scope: Choice[str] | None = None) -> None:
+        whole_server = scope is not None and scope.value == "server"
+        if whole_server and not member_of(interaction).is_admin:
+            raise UserError("Listing the whole server's jobs needs the Manage Server permission.")
+        guild_id, user_id = _guild_id(interaction), None if whole_server else interaction.user.id
+        title = "This server's stem jobs" if whole_server else "Your stem jobs"
+
+        async def page(number: int) -> tuple[discord.Embed, bool]:
+            jobs, total = await self.bot.guild_store.jobs_page(
+                guild_id, user_id, offset=number * PAGE_SIZE, limit=PAGE_SIZE
+            )
+            pages = max(1, -(-total // PAGE_SIZE))
+            embed = discord.Embed(title=title, colour=discord.Colour.blurple())
+            embed.description = "\n".join(job_line(j) for j in jobs) or "No jobs yet."
+            embed.set_footer(text=f"Page {number + 1} of {pages} · {total} jobs")
+            return embed, (number + 1) * PAGE_SIZE < total
+
+        embed, has_next = await page(0)
+        view = PagerView(interaction.user.id, page, has_next)
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+    @app_commands.command(name="cancel", description="Stop tracking a job (spent credits stay spent)")
+    @app_commands.describe(job="The job number (pick from your running jobs)")
+    async def cancel(self, interaction: Interaction, job: int) -> None:
+        found = await self._visible_job(interaction, job)
+        text = await self.submitter.cancel(found, member_of(interaction))
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @status.autocomplete("job")
+    @cancel.autocomplete("job")
+    async def _job_choices(self, interaction: Interaction, current: str) -> list[Choice[int]]:
+        jobs, _ = await self.bot.guild_store.jobs_page(
+            _guild_id(interaction), interaction.user.id, offset=0, limit=25
+        )
+        if interaction.command is not None and interaction.command.name == "cancel":
+            jobs = [j for j in jobs if j.is_open]
+        typed = current.strip().lstrip("#")
+        return [
+            Choice(name=_choice_name(j), value=j.id)
+            for j in jobs
+            if typed in str(j.id) or typed.lower() in (j.song_title or "").lower()
+        ]
+
+    async def _visible_job(self, interaction: Interaction, job_id: int) -> Job:
+        """A job of this server that the user asked for (any job of it, for admins)."""
+        job = await self.bot.engine.store.get(job_id)
+        member = member_of(interaction)
+        visible = job is not None and job.guild_id == _guild_id(interaction) and (
+            member.is_admin or await self.bot.guild_store.is_subscriber(job_id, member.user_id)
+        )
+        if job is None or not visible:
+            raise UserError(f"No job `#{job_id}` of yours was found in this server.")
+        return job
+
+    # --- admin: /stems config, /stems credits -------------------------------------------
+
+    @app_commands.command(name="config", description="Show or change this server's stem rules")
+    @app_commands.describe(**_admin.CONFIG_DESCRIPTIONS)
+    @app_commands.choices(modes=_admin.MODES_CHOICES, budget_period=_admin.PERIOD_CHOICES)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def config(
+        self,
+        interaction: Interaction,
+        allow_role: discord.Role | None = None,
+        remove_role: discord.Role | None = None,
+        everyone: bool | None = None,
+        results_channel: discord.TextChannel | None = None,
+        results_where_asked: bool | None = None,
+        daily_limit: app_commands.Range[int, 0, 1000] | None = None,
+        budget: app_commands.Range[float, 0, 1_000_000] | None = None,
+        budget_period: Choice[str] | None = None,
+        modes: Choice[str] | None = None,
+        confirm_full_split: bool | None = None,
+        dm_fallback: bool | None = None,
+        max_open_jobs: app_commands.Range[int, 1, 50] | None = None,
+        cooldown_s: app_commands.Range[int, 0, 3600] | None = None,
+    ) -> None:
+        guild_id = _guild_id(interaction)
+        rules = await self.bot.guild_store.rules(guild_id)
+        changed = _admin.apply(
+            rules, allow_role=allow_role, remove_role=remove_role, everyone=everyone,
+            results_channel=results_channel, results_where_asked=results_where_asked,
+            daily_limit=daily_limit, budget=budget, budget_period=budget_period, modes=modes,
+            confirm_full_split=confirm_full_split, dm_fallback=dm_fallback,
+            max_open_jobs=max_open_jobs, cooldown_s=cooldown_s,
+        )
+        if changed != rules:
+            await self.bot.guild_store.save_rules(guild_id, changed)
+        embed = await _admin.settings_embed(self.bot, guild_id, changed)
+        text = "Saved." if changed != rules else "Current settings (pass options to change them)."
+        await interaction.response.send_message(text, embed=embed, ephemeral=True)
+
+    @app_commands.command(name="credits", description="API balance and this server's spending")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def credits(self, interaction: Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        embed = await _admin.credits_embed(self.bot, _guild_id(interaction))
+        await interaction.followup.send(embed=embed, ephemeral=True)
+
+
+def _guild_id(interaction: Interaction) -> int:
+    if interaction.guild_id is None:
+        raise UserError("Stem commands work in servers only.")
+    return interaction.guild_id
+
+
+def _choice_name(job: Job) -> str:
+    return f"#{job.id} {job.song_title or job.song_id} ({job.state.value})"[:100]
