@@ -29,13 +29,15 @@ async def separate(
     mode: Mode,
     *,
     use_sandbox: bool,
+    sandbox_duration_s: float | None = None,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
     """Run one separation to the end; print `Label: URL` per stem. Returns the exit code."""
     async with AsyncExitStack() as stack:
         if use_sandbox:
-            server = await serve(Sandbox())
+            durations = None if sandbox_duration_s is None else (lambda mode: sandbox_duration_s)
+            server = await serve(Sandbox(duration_s=durations))
             stack.push_async_callback(server.close)
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="stembot-demo-"))
             settings = replace(

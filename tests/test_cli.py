@@ -1,0 +1,45 @@
+"""The CLI: `stembot separate --sandbox` runs the whole engine with no credentials."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from bot.cli import separate
+from bot.config import load_settings
+from bot.jobs import Mode
+
+
+@pytest.mark.parametrize(("mode", "stems"), [(Mode.VOCAL, 2), (Mode.INSTRUMENTAL, 12)])
+async def test_demo_prints_one_line_per_stem(mode: Mode, stems: int) -> None:
+    out, err = io.StringIO(), io.StringIO()
+
+    code = await separate(load_settings({}), "demo-music-task", "demo-song-1", mode,
+                          use_sandbox=True, sandbox_duration_s=0.2, out=out, err=err)
+
+    lines = out.getvalue().splitlines()
+    assert code == 0
+    assert len(lines) == stems
+    assert lines[0].startswith("Vocals: http://127.0.0.1:")
+    assert f"{stems} stems" in err.getvalue()
+
+
+async def test_api_refusal_exits_non_zero_with_the_api_message() -> None:
+    out, err = io.StringIO(), io.StringIO()
+
+    code = await separate(load_settings({}), "demo-error-402", "demo-song-1", Mode.VOCAL,
+                          use_sandbox=True, sandbox_duration_s=0.2, out=out, err=err)
+
+    assert code == 1 and out.getvalue() == ""
+    assert "out of credits" in err.getvalue() and "402" in err.getvalue()
+
+
+async def test_bad_input_exits_2_without_a_job(tmp_path: Path) -> None:
+    err = io.StringIO()
+
+    code = await separate(load_settings({}), "demo-music-task", "no such song!", Mode.VOCAL,
+                          use_sandbox=True, sandbox_duration_s=0.2, out=io.StringIO(), err=err)
+
+    assert code == 2 and "doesn't look right" in err.getvalue()

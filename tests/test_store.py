@@ -1,0 +1,100 @@
+"""The job store: one choke point for state changes, migrations, and refusing what it can't use."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.jobs import Delivery, IllegalTransition, Job, JobState, Mode
+from bot.store import JobStore, StoreError
+from tests._sandbox_fixtures import FakeClock
+
+
+async def new_job(store: JobStore, song: str = "s1") -> Job:
+    return await store.create_job(
+        music_task_id="t1", song_id=song, mode=Mode.VOCAL, song_title="T", guild_id=1,
+        channel_id=2, requester_id=3, callback_token=f"tok-{song}", estimated_credits=1.0,
+    )
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
+    opened = await JobStore.open(tmp_path / "db" / "jobs.sqlite3", clock=FakeClock())
+    yield opened
+    await opened.close()
+
+
+async def test_a_new_database_is_migrated_in_wal_mode(store: JobStore) -> None:
+    assert await store.scalar("PRAGMA user_version") == 1
+    assert await store.scalar("PRAGMA journal_mode") == "wal"
+    assert await store.scalar("PRAGMA foreign_keys") == 1
+
+
+async def test_illegal_transitions_are_refused_and_nothing_changes(store: JobStore) -> None:
+    job = await new_job(store)
+    with pytest.raises(IllegalTransition):
+        await store.move(job, JobState.SUCCEEDED)
+    assert (await store.get(job.id)).state == JobState.SUBMITTING  # type: ignore[union-attr]
+
+
+async def test_a_stale_job_cannot_be_moved_twice(store: JobStore) -> None:
+    job = await new_job(store)
+    await store.move(job, JobState.RUNNING, remote_id="r1")
+    with pytest.raises(StoreError):
+        await store.move(job, JobState.RUNNING, remote_id="r2")
+
+
+async def test_ending_a_job_makes_its_deliveries_due_once(store: JobStore) -> None:
+    seen: list[JobState] = []
+    store.observers.append(lambda job: seen.append(job.state))
+    job = await store.move(await new_job(store), JobState.RUNNING, remote_id="r1")
+    await store.subscribe(job, user_id=4, guild_id=1, channel_id=2)
+
+    await store.move(job, JobState.FAILED, error="boom")
+
+    assert await store.due_deliveries() == [job.id]
+    assert {s.delivery for s in await store.subscriptions(job.id)} == {Delivery.PENDING}
+    assert seen == [JobState.RUNNING, JobState.FAILED]
+    for sub in await store.subscriptions(job.id):
+        await store.record_delivery(sub.id, Delivery.CHANNEL, message_id=9)
+    assert await store.due_deliveries() == []
+
+
+async def test_only_one_open_job_per_song_and_mode(store: JobStore) -> None:
+    await new_job(store, "same")
+    with pytest.raises(sqlite3.IntegrityError):
+        await new_job(store, "same")
+
+
+async def test_a_newer_schema_is_refused_rather_than_touched(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+
+    with pytest.raises(StoreError, match="newer than this stembot knows"):
+        await JobStore.open(path)
+
+
+async def test_an_unwritable_location_fails_loudly(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+
+    with pytest.raises(StoreError, match="cannot open the database"):
+        await JobStore.open(blocker / "jobs.sqlite3")
+
+
+async def test_jobs_survive_close_and_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    first = await JobStore.open(path)
+    job = await first.move(await new_job(first), JobState.RUNNING, remote_id="r9")
+    await first.close()
+
+    second = await JobStore.open(path)
+    try:
+        [reopened] = await second.open_jobs()
+    finally:
+        await second.close()
+    assert (reopened.id, reopened.remote_id, reopened.state) == (job.id, "r9", JobState.RUNNING)
