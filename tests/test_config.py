@@ -74,3 +74,10 @@ def test_env_example_lists_exactly_the_settings() -> None:
 
     assert sorted(listed) == sorted(SETTING_NAMES)
     load_settings(dict(re.findall(r"^([A-Z0-9_]+)=(.*)$", text, flags=re.MULTILINE)))
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", readme, flags=re.MULTILINE)
+
+    assert sorted(table) == sorted(SETTING_NAMES)
