@@ -11,6 +11,7 @@ import aiohttp
 
 from bot.api import StemApi
 from bot.config import Secret, Settings
+from bot.metrics import Metrics
 from bot.scheduler import Deliver, Scheduler
 from bot.service import SubmitService
 from bot.store import JobStore
@@ -32,12 +33,15 @@ class Engine:
         self.settings = settings
         self.session = session
         self.store = store
+        self.clock = clock
+        self.metrics = Metrics()
         self.api = StemApi(
             session,
             base_url=settings.crun_api_base,
             api_key=settings.crun_api_key.reveal(),
             model=settings.crun_model,
             timeout_s=settings.crun_timeout_s,
+            on_call=self.metrics.count_call,
         )
         self.scheduler = Scheduler(
             store,
@@ -48,6 +52,7 @@ class Engine:
             requests_per_s=settings.api_requests_per_s,
             callbacks=settings.public_url is not None,
             clock=clock,
+            on_delivered=self.metrics.delivery_delay.observe,
         )
         self.service = SubmitService(
             store,

@@ -66,7 +66,9 @@ class Scheduler:
         clock: Callable[[], float] = time.time,
         max_in_flight: int = 32,
         max_delivery_attempts: int = 8,
+        on_delivered: Callable[[float], None] | None = None,
     ) -> None:
+        self._on_delivered = on_delivered  # seconds from the job's end to its delivery
         self._store, self._api, self._deliver = store, api, deliver
         self._min_s, self._max_s, self._callbacks = min_interval_s, max_interval_s, callbacks
         self._clock = clock
@@ -308,6 +310,10 @@ class Scheduler:
                 results = {}
             for sub in pending:
                 await self._record(sub, results.get(sub.id))
+            if self._on_delivered and job.finished_at and any(
+                r.outcome in (Delivery.CHANNEL, Delivery.DM) for r in results.values()
+            ):
+                self._on_delivered(self._clock() - job.finished_at.timestamp())
         finally:
             self._delivering.discard(job_id)
 

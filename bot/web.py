@@ -1,0 +1,85 @@
+"""The bot's small web server: API callbacks (a hint to poll now), /healthz and /metrics."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from bot.engine import Engine
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 16 * 1024
+SCHEDULER_STALE_S = 120.0  # a loop that hasn't passed in this long is stuck
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+class WebServer:
+    """Serves on HTTP_HOST:HTTP_PORT. Callbacks are never trusted: they only wake a poll."""
+
+    def __init__(self, engine: Engine, gateway_ok: Callable[[], bool]) -> None:
+        self.engine = engine
+        self.gateway_ok = gateway_ok
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_post("/callbacks/{token}", self._callback)
+        app.router.add_get("/healthz", self._health)
+        app.router.add_get("/metrics", self._metrics)
+        return app
+
+    async def start(self, host: str, port: int) -> None:
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        log.info("web server on http://%s:%d (callbacks, /healthz, /metrics)", host, self.port)
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        job = await self.engine.store.by_callback_token(token) if _TOKEN.fullmatch(token) else None
+        if job is None:
+            return web.json_response({"ok": False}, status=404)
+        await request.read()  # bounded by client_max_size; the content is ignored on purpose
+        woken = self.engine.scheduler.wake(job.id)
+        log.info("job %d: callback received%s", job.id, "" if woken else " (not tracked)")
+        return web.json_response({"ok": True})
+
+    async def health(self) -> dict[str, bool]:
+        scheduler = self.engine.scheduler
+        last = scheduler.last_pass_at
+        return {
+            "gateway": self.gateway_ok(),
+            "database": await self._database_ok(),
+            "scheduler": scheduler.alive and last is not None
+            and self.engine.clock() - last < SCHEDULER_STALE_S,
+        }
+
+    async def _database_ok(self) -> bool:
+        try:
+            return bool(await self.engine.store.scalar("SELECT 1") == 1)
+        except Exception:
+            log.warning("health check: the database did not answer", exc_info=True)
+            return False
+
+    async def _health(self, request: web.Request) -> web.Response:
+        checks = await self.health()
+        status = 200 if all(checks.values()) else 503
+        return web.json_response({"ok": status == 200, **checks}, status=status)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        body = await self.engine.metrics.render(
+            self.engine.store, lambda: self.engine.scheduler.queue_size
+        )
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

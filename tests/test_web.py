@@ -1,0 +1,142 @@
+"""Callbacks wake a poll (never trusted), /healthz says what is wrong, /metrics counts."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.engine import Engine
+from bot.jobs import Delivery, Job, JobState, Mode, Subscription
+from bot.sandbox import Sandbox, serve
+from bot.scheduler import Delivered
+from bot.service import Request
+from bot.web import WebServer
+from tests.conftest import make_settings
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Site:
+    engine: Engine
+    web: WebServer
+    sandbox: Sandbox
+    url: str
+    delivered: asyncio.Queue[Job]
+    gateway: list[bool]
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[Site]:
+    port = free_port()
+    sandbox = Sandbox(duration_s=lambda mode: 0.3)
+    delivered: asyncio.Queue[Job] = asyncio.Queue()
+
+    async def deliver(job: Job, subs: Sequence[Subscription]) -> Mapping[int, Delivered]:
+        delivered.put_nowait(job)
+        return {s.id: Delivered(Delivery.CHANNEL) for s in subs}
+
+    async with await serve(sandbox) as api:
+        settings = make_settings(
+            tmp_path / "web.sqlite3", api.base_url, public_url=f"http://127.0.0.1:{port}",
+            http_port=port, poll_max_interval_s=60.0, poll_min_interval_s=30.0,
+        )
+        engine = await Engine.open(settings, deliver)
+        gateway = [True]
+        web = WebServer(engine, lambda: gateway[0])
+        await web.start("127.0.0.1", port)
+        await engine.start()
+        try:
+            yield Site(engine, web, sandbox, f"http://127.0.0.1:{port}", delivered, gateway)
+        finally:
+            await web.close()
+            await engine.close()
+
+
+async def test_a_callback_delivers_at_once_although_the_next_poll_is_far_off(site: Site) -> None:
+    submission = await site.engine.service.submit(
+        Request("demo-music-task", "demo-song-1", Mode.VOCAL, 1, 2, 3)
+    )
+    checks_before = site.sandbox.calls["TaskInfo"]
+
+    job = await asyncio.wait_for(site.delivered.get(), timeout=10)
+
+    assert job.id == submission.job.id and job.state == JobState.SUCCEEDED
+    assert site.sandbox.separations[job.remote_id or ""].callback_url == (
+        f"{site.url}/callbacks/{submission.job.callback_token}"
+    )
+    assert site.sandbox.calls["TaskInfo"] - checks_before == 1  # the woken poll, nothing else
+    assert job.duration_s is not None and job.duration_s < 30  # well before the first poll
+
+
+async def test_unknown_tokens_get_404_and_wake_nothing(site: Site) -> None:
+    async with aiohttp.ClientSession() as http:
+        for token in ("nope", "x" * 40, "../../etc/passwd"):
+            async with http.post(f"{site.url}/callbacks/{token}", json={}) as reply:
+                assert reply.status == 404
+    assert site.sandbox.calls["TaskInfo"] == 0
+
+
+async def test_callback_bodies_are_bounded_and_repeats_are_harmless(site: Site) -> None:
+    submission = await site.engine.service.submit(
+        Request("demo-music-task", "demo-song-2", Mode.VOCAL, 1, 2, 3)
+    )
+    url = f"{site.url}/callbacks/{submission.job.callback_token}"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, data=b"x" * (64 * 1024)) as reply:
+            assert reply.status == 413
+        for _ in range(3):
+            async with http.post(url, json={"status": "success", "result": "forged"}) as reply:
+                assert reply.status == 200
+    job = await asyncio.wait_for(site.delivered.get(), timeout=10)
+    assert job.stems and all("forged" not in s.url for s in job.stems)
+    [sub] = await site.engine.store.subscriptions(job.id)
+    assert (sub.delivery, sub.attempts) == (Delivery.CHANNEL, 1)
+
+
+async def test_health_is_200_when_all_is_well_and_503_otherwise(site: Site) -> None:
+    async with aiohttp.ClientSession() as http:
+        await asyncio.wait_for(_until_scheduler_passed(site), timeout=5)
+        async with http.get(f"{site.url}/healthz") as reply:
+            assert reply.status == 200
+            assert await reply.json() == {"ok": True, "gateway": True, "database": True,
+                                          "scheduler": True}
+        site.gateway[0] = False
+        async with http.get(f"{site.url}/healthz") as reply:
+            assert reply.status == 503
+            assert (await reply.json())["gateway"] is False
+        site.gateway[0] = True
+        await site.engine.scheduler.stop()
+        async with http.get(f"{site.url}/healthz") as reply:
+            assert reply.status == 503
+            assert (await reply.json())["scheduler"] is False
+
+
+async def _until_scheduler_passed(site: Site) -> None:
+    while site.engine.scheduler.last_pass_at is None:
+        await asyncio.sleep(0.01)
+
+
+async def test_metrics_count_jobs_calls_and_credits(site: Site) -> None:
+    await site.engine.service.submit(Request("demo-music-task", "demo-song-1", Mode.VOCAL))
+    await asyncio.wait_for(site.delivered.get(), timeout=10)
+
+    async with aiohttp.ClientSession() as http, http.get(f"{site.url}/metrics") as reply:
+        text = await reply.text()
+
+    assert reply.status == 200 and reply.content_type == "text/plain"
+    assert 'stembot_api_calls_total{code="200",endpoint="CreateTask"} 1.0' in text
+    assert 'stembot_jobs{state="succeeded"} 1.0' in text
+    assert "stembot_credits_spent 1.0" in text
+    assert "stembot_delivery_delay_seconds_count 1.0" in text
+    assert "stembot_scheduler_queue 0.0" in text
