@@ -172,7 +172,6 @@ class Scheduler:
             except Exception:
                 log.exception("scheduler pass failed; trying again shortly")
                 delay = 1.0
-            self.last_pass_at = self._clock()
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=max(0.01, min(delay, 30.0)))
             except TimeoutError:
@@ -185,6 +184,7 @@ class Scheduler:
             if job_id not in self._delivering:
                 self._delivering.add(job_id)
                 self._spawn(self._deliver_job(job_id))
+        self.last_pass_at = self._clock()
         return await self._next_due_in()
 
     async def drain(self) -> None:
