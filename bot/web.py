@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16 * 1024
 SCHEDULER_STALE_S = 120.0  # a loop that hasn't passed in this long is stuck
+CLOSE_TIMEOUT_S = 5.0
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
@@ -35,7 +37,8 @@ class WebServer:
         return app
 
     async def start(self, host: str, port: int) -> None:
-        self._runner = web.AppRunner(self.app(), access_log=None)
+        # A kept-alive client must not hold up shutdown (SIGTERM, tests).
+        self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
@@ -43,18 +46,22 @@ class WebServer:
         log.info("web server on http://%s:%d (callbacks, /healthz, /metrics)", host, self.port)
 
     async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._runner is None:
+            return
+        try:
+            await asyncio.wait_for(self._runner.cleanup(), CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("web server did not close within %.0f s; leaving it", CLOSE_TIMEOUT_S)
 
     async def _callback(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
         job = await self.engine.store.by_callback_token(token) if _TOKEN.fullmatch(token) else None
         if job is None:
-            return web.json_response({"ok": False}, status=404)
+            return _closing(web.json_response({"ok": False}, status=404))
         await request.read()  # bounded by client_max_size; the content is ignored on purpose
         woken = self.engine.scheduler.wake(job.id)
         log.info("job %d: callback received%s", job.id, "" if woken else " (not tracked)")
-        return web.json_response({"ok": True})
+        return _closing(web.json_response({"ok": True}))
 
     async def health(self) -> dict[str, bool]:
         scheduler = self.engine.scheduler
@@ -83,3 +90,9 @@ class WebServer:
             self.engine.store, lambda: self.engine.scheduler.queue_size
         )
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _closing(response: web.Response) -> web.Response:
+    """Callbacks are rare: no kept-alive connection that could hold up our shutdown."""
+    response.force_close()
+    return response

@@ -46,21 +46,22 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
         delivered.put_nowait(job)
         return {s.id: Delivered(Delivery.CHANNEL) for s in subs}
 
-    async with await serve(sandbox) as api:
-        settings = make_settings(
-            tmp_path / "web.sqlite3", api.base_url, public_url=f"http://127.0.0.1:{port}",
-            http_port=port, poll_max_interval_s=60.0, poll_min_interval_s=30.0,
-        )
-        engine = await Engine.open(settings, deliver)
-        gateway = [True]
-        web = WebServer(engine, lambda: gateway[0])
-        await web.start("127.0.0.1", port)
-        await engine.start()
-        try:
-            yield Site(engine, web, sandbox, f"http://127.0.0.1:{port}", delivered, gateway)
-        finally:
-            await web.close()
-            await engine.close()
+    api = await serve(sandbox)
+    settings = make_settings(
+        tmp_path / "web.sqlite3", api.base_url, public_url=f"http://127.0.0.1:{port}",
+        http_port=port, poll_max_interval_s=60.0, poll_min_interval_s=30.0,
+    )
+    engine = await Engine.open(settings, deliver)
+    gateway = [True]
+    web = WebServer(engine, lambda: gateway[0])
+    await web.start("127.0.0.1", port)
+    await engine.start()
+    try:
+        yield Site(engine, web, sandbox, f"http://127.0.0.1:{port}", delivered, gateway)
+    finally:
+        await api.close()  # first: its callback client may hold a kept-alive connection to us
+        await web.close()
+        await engine.close()
 
 
 async def test_a_callback_delivers_at_once_although_the_next_poll_is_far_off(site: Site) -> None:
