@@ -9,7 +9,8 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import ConfigError, Settings, load_settings, read_environment
-from bot.jobs import Mode
+from bot.jobs import JobState, Mode
+from bot.logs import configure
 
 log = logging.getLogger("bot")
 
@@ -21,6 +22,12 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("sync", help="register the slash commands with Discord now")
     sandbox = commands.add_parser("sandbox", help="serve the loopback imitation of the crun API")
     sandbox.add_argument("--port", type=int, default=8765)
+    jobs = commands.add_parser("jobs", help="list jobs from the database, or show one")
+    jobs.add_argument("job_id", nargs="?", type=int, help="show this job in full")
+    jobs.add_argument("--state", choices=[s.value for s in JobState])
+    jobs.add_argument("--limit", type=int, default=20)
+    purge = commands.add_parser("purge", help="delete finished jobs past retention")
+    purge.add_argument("--older-than", type=float, required=True, metavar="DAYS")
     separate = commands.add_parser("separate", help="split one song without Discord")
     separate.add_argument("music_task_id", help="the finished Suno music task (task_id)")
     separate.add_argument("song", help="the song id (suno_id) or its suno.com/song link")
@@ -38,12 +45,11 @@ def _settings(require: tuple[str, ...]) -> Settings:
         raise SystemExit(2) from None
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
+def _configure_logging(level: str, settings: Settings | None = None) -> None:
+    secrets = () if settings is None else (
+        settings.discord_token.reveal(), settings.crun_api_key.reveal()
     )
+    configure(level, settings.log_format if settings else "text", secrets)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,17 +64,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
         return 0
+    if command in ("jobs", "purge"):
+        from bot.ops import purge, show_jobs
+
+        settings = _settings(())
+        _configure_logging("warning", settings)
+        if command == "purge":
+            return asyncio.run(purge(settings, args.older_than))
+        state = JobState(args.state) if args.state else None
+        return asyncio.run(show_jobs(settings, args.job_id, state, args.limit))
     if command == "separate":
         from bot.cli import separate
 
         settings = _settings(() if args.sandbox else ("CRUN_API_KEY",))
-        _configure_logging("warning")
+        _configure_logging("warning", settings)
         return asyncio.run(separate(settings, args.music_task_id, args.song, Mode(args.mode),
                                     use_sandbox=args.sandbox))
     from bot.bot import run_bot, sync_commands
 
     settings = _settings(("DISCORD_TOKEN", "CRUN_API_KEY"))
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings)
     return asyncio.run(sync_commands(settings) if command == "sync" else run_bot(settings))
 
 

@@ -53,6 +53,7 @@ class Engine:
             callbacks=settings.public_url is not None,
             clock=clock,
             on_delivered=self.metrics.delivery_delay.observe,
+            retention_s=settings.retention_days * 24 * 3600.0,
         )
         self.service = SubmitService(
             store,

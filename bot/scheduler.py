@@ -67,7 +67,10 @@ class Scheduler:
         max_in_flight: int = 32,
         max_delivery_attempts: int = 8,
         on_delivered: Callable[[float], None] | None = None,
+        retention_s: float | None = None,
     ) -> None:
+        self._retention_s = retention_s
+        self._next_purge_at = 0.0
         self._on_delivered = on_delivered  # seconds from the job's end to its delivery
         self._store, self._api, self._deliver = store, api, deliver
         self._min_s, self._max_s, self._callbacks = min_interval_s, max_interval_s, callbacks
@@ -184,8 +187,17 @@ class Scheduler:
             if job_id not in self._delivering:
                 self._delivering.add(job_id)
                 self._spawn(self._deliver_job(job_id))
+        await self._purge_if_due()
         self.last_pass_at = self._clock()
         return await self._next_due_in()
+
+    async def _purge_if_due(self) -> None:
+        """Retention runs at most once a day, inside the one loop."""
+        now = self._clock()
+        if self._retention_s is None or now < self._next_purge_at:
+            return
+        self._next_purge_at = now + 24 * 3600
+        await self._store.purge_finished(now - self._retention_s)
 
     async def drain(self) -> None:
         """Wait for every poll and delivery started so far (tests and shutdown)."""

@@ -294,6 +294,22 @@ class JobStore:
         async with self.transaction() as db:
             await db.execute("UPDATE ledger SET credits = ? WHERE job_id = ?", (credits, job_id))
 
+    async def purge_finished(self, before: float) -> int:
+        """Delete ended jobs that finished before `before` (their spending stays in the ledger)."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                f"DELETE FROM jobs WHERE state NOT IN {_OPEN} AND finished_at < ?", (before,)
+            )
+        if cursor.rowcount:
+            log.info("purged %d finished jobs", cursor.rowcount)
+        return int(cursor.rowcount)
+
+    async def recent_jobs(self, *, state: JobState | None = None, limit: int = 20) -> list[Job]:
+        where, params = ("WHERE state = ?", (state.value,)) if state else ("", ())
+        found = await self.rows(f"SELECT * FROM jobs {where} ORDER BY id DESC LIMIT ?",
+                                (*params, limit))
+        return [job_from_row(r) for r in found]
+
     async def recent_durations(self, mode: Mode, limit: int = 50) -> list[float]:
         found = await self.rows(
             "SELECT finished_at - submitted_at FROM jobs WHERE state = 'succeeded' AND mode = ?"
