@@ -175,8 +175,11 @@ class Scheduler:
             except Exception:
                 log.exception("scheduler pass failed; trying again shortly")
                 delay = 1.0
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancel that
+            # stop() sends when the event fires at the same moment, and the loop never ends.
             try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout=max(0.01, min(delay, 30.0)))
+                async with asyncio.timeout(max(0.01, min(delay, 30.0))):
+                    await self._wakeup.wait()
             except TimeoutError:
                 pass
 
