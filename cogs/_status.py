@@ -43,8 +43,10 @@ class StatusBoard:
 
     @staticmethod
     async def _edit(message: discord.WebhookMessage, job: Job) -> None:
+        # Keep the note ("I'll ping you in #results…"): it says where the result will appear.
+        note = message.embeds[0].description if message.embeds else None
         try:
-            await message.edit(embed=status_embed(job))
+            await message.edit(embed=status_embed(job, note))
         except discord.HTTPException as exc:
             log.info("job %d: status message not updated (%s)", job.id, exc.status)
 

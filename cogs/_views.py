@@ -48,7 +48,9 @@ class RefreshButton(
     async def callback(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            job = await fresh_links(_bot(interaction), self.job_id, interaction.guild_id)
+            job = await fresh_links(
+                _bot(interaction), self.job_id, interaction.guild_id, interaction.user.id
+            )
         except (UserError, ApiError) as exc:
             text = str(exc) if isinstance(exc, UserError) else exc.user_text
             await interaction.followup.send(text, ephemeral=True)
@@ -58,11 +60,15 @@ class RefreshButton(
         await interaction.followup.send(embed=embed, view=links_view(job), ephemeral=True)
 
 
-async def fresh_links(bot: StemBot, job_id: int, guild_id: int | None) -> Job:
+async def fresh_links(bot: StemBot, job_id: int, guild_id: int | None, user_id: int) -> Job:
     """The job with its stems as TaskInfo shows them now (links are re-signed upstream)."""
     job = await bot.engine.store.get(job_id)
-    if job is None or job.guild_id != guild_id or job.remote_id is None:
-        raise UserError(f"Job `#{job_id}` was not found in this server.")
+    if guild_id is None:  # a result sent by DM: only someone who asked for it
+        visible = await bot.guild_store.is_subscriber(job_id, user_id)
+    else:
+        visible = job is not None and job.guild_id == guild_id
+    if job is None or not visible or job.remote_id is None:
+        raise UserError(f"Job `#{job_id}` was not found here.")
     if job.state != JobState.SUCCEEDED:
         raise UserError(f"Job `#{job_id}` has no stems ({job.state.value}).")
     separation = await bot.engine.api.separation(job.remote_id)

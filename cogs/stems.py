@@ -18,7 +18,7 @@ from cogs._lookup import SongLookup
 from cogs._status import StatusBoard
 from cogs._submit import Submitter
 from cogs._ui import job_line, result_embed, status_embed
-from cogs._views import PagerView, links_view
+from cogs._views import PagerView, RefreshButton, links_view
 
 if TYPE_CHECKING:
     from bot.bot import StemBot
@@ -40,8 +40,11 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
 
     async def cog_load(self) -> None:
         self.bot.engine.store.observers.append(self.status_board.on_job_changed)
+        # Registered, not just attached to a message: result buttons must work after a restart.
+        self.bot.add_dynamic_items(RefreshButton)
 
     async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(RefreshButton)
         self.bot.engine.store.observers.remove(self.status_board.on_job_changed)
         await self.status_board.close()
 
@@ -134,7 +137,9 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         view = PagerView(interaction.user.id, page, has_next)
         await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
 
-    @app_commands.command(name="cancel", description="Stop tracking a job (spent credits stay spent)")
+    @app_commands.command(
+        name="cancel", description="Stop tracking a job (spent credits stay spent)"
+    )
     @app_commands.describe(job="The job number (pick from your running jobs)")
     async def cancel(self, interaction: Interaction, job: int) -> None:
         found = await self._visible_job(interaction, job)

@@ -1,0 +1,85 @@
+"""The command tree's one error table: private replies, tracebacks logged, public defers undone."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.bot import GENERIC_ERROR
+from bot.sandbox import Fault
+from tests.bot_world import bot_world
+
+
+def on_fire(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("the database is on fire")
+
+
+def logged_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "bot.bot" and r.levelno == logging.ERROR]
+
+
+async def test_an_unexpected_error_gets_a_generic_private_reply_and_a_logged_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with bot_world(tmp_path) as world:
+        monkeypatch.setattr(world.bot.engine.store, "get", on_fire)
+
+        asked = await world.command("stems status", {"job": 1}, user=world.alice)
+        answer = await asked.wait_response()
+
+        assert answer.ephemeral and answer.content == GENERIC_ERROR
+        assert "fire" not in answer.content
+        (record,) = logged_errors(caplog)
+        assert "/stems status" in record.getMessage()
+        assert record.exc_info is not None and record.exc_info[0] is RuntimeError
+        assert world.standin.errors == []
+
+
+async def test_a_public_defer_that_ends_in_a_user_error_is_replaced_by_a_private_reply(
+    tmp_path: Path,
+) -> None:
+    async with bot_world(tmp_path) as world:
+        asked = await world.separate(world.alice, task="no-such-task")
+
+        error = await asked.wait_followup()
+
+        assert asked.responses[0].type == 5 and not asked.responses[0].ephemeral
+        assert asked.original is not None and asked.original.deleted
+        assert error.ephemeral and "No music task `no-such-task`" in error.content
+        assert world.standin.channel_messages(world.channel) == [error]  # only alice sees it
+        assert world.creates() == 0
+        assert world.standin.errors == []
+
+
+async def test_an_unexpected_error_after_a_public_defer_is_told_privately_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with bot_world(tmp_path) as world:
+        monkeypatch.setattr(world.bot.engine.store, "find_open", on_fire)
+
+        asked = await world.separate(world.alice)
+        error = await asked.wait_followup()
+
+        assert asked.original is not None and asked.original.deleted
+        assert error.ephemeral and error.content == GENERIC_ERROR
+        (record,) = logged_errors(caplog)
+        assert record.exc_info is not None and record.exc_info[0] is RuntimeError
+        assert world.creates() == 0
+        assert world.standin.errors == []
+
+
+async def test_an_api_error_is_explained_privately_in_the_users_words(tmp_path: Path) -> None:
+    async with bot_world(tmp_path) as world:
+        world.sandbox.inject("TaskInfo", Fault("code", code=401))
+
+        asked = await world.separate(world.alice)
+        error = await asked.wait_followup()
+
+        assert error.ephemeral
+        assert error.content.startswith("The bot's API key is missing or invalid.")
+        assert asked.original is not None and asked.original.deleted
+        assert world.creates() == 0
+        assert world.standin.errors == []
