@@ -20,6 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the Discord bot (the default)")
     commands.add_parser("sync", help="register the slash commands with Discord now")
+    commands.add_parser("check", help="check the settings, database, API key and Discord token")
     sandbox = commands.add_parser("sandbox", help="serve the loopback imitation of the crun API")
     sandbox.add_argument("--port", type=int, default=8765)
     jobs = commands.add_parser("jobs", help="list jobs from the database, or show one")
@@ -80,9 +81,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         _configure_logging("warning", settings)
         return asyncio.run(separate(settings, args.music_task_id, args.song, Mode(args.mode),
                                     use_sandbox=args.sandbox))
-    from bot.bot import run_bot, sync_commands
+    from bot.bot import discord_identity, run_bot, sync_commands
 
     settings = _settings(("DISCORD_TOKEN", "CRUN_API_KEY"))
+    if command == "check":
+        from bot.ops import check
+
+        _configure_logging("warning", settings)
+        return asyncio.run(check(settings, discord_identity))
     _configure_logging(settings.log_level, settings)
     return asyncio.run(sync_commands(settings) if command == "sync" else run_bot(settings))
 

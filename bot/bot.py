@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import ApiError, UserError
 from bot.guild_store import GuildStore
+from bot.web import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class StemBot(commands.Bot):
         self.sync_only = sync_only
         self._engine: Engine | None = None
         self._guild_store: GuildStore | None = None
+        self.web: WebServer | None = None
 
     @property
     def engine(self) -> Engine:
@@ -124,7 +126,20 @@ class StemBot(commands.Bot):
         if self.application_id is not None:
             log.info("invite the bot with: %s", invite_url(self.application_id))
         if not self.sync_only:
+            if self.settings.http_port is not None:
+                self.web = WebServer(self.engine, self.gateway_connected)
+                await self.web.start(self.settings.http_host, self.settings.http_port)
             await self.engine.start()
+
+    def gateway_connected(self) -> bool:
+        return self.is_ready() and not self.is_closed() and self.ws is not None and (
+            self.ws.open
+        )
+
+    def acknowledged(self, interaction: discord.Interaction[Any]) -> None:
+        """Record the time to first response (Discord allows 3 s; we aim under 0.1 s)."""
+        elapsed = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+        self.engine.metrics.ack_time.observe(max(0.0, elapsed))
 
     async def sync_commands(self, *, force: bool = False) -> str:
         """Sync to the dev guild every start; globally only when the commands changed."""
@@ -149,6 +164,9 @@ class StemBot(commands.Bot):
 
     async def close(self) -> None:
         await super().close()
+        if self.web is not None:
+            web, self.web = self.web, None
+            await web.close()
         if self._engine is not None:
             engine, self._engine = self._engine, None
             await engine.close()
@@ -184,6 +202,17 @@ async def _failure(task: asyncio.Task[None]) -> BaseException | None:
     except Exception as exc:
         return exc
     return None
+
+
+async def discord_identity(token: str) -> tuple[str, str]:
+    """Log in over REST only (no gateway): the bot's name and its invite URL."""
+    client = discord.Client(intents=discord.Intents.none())
+    try:
+        await client.login(token)
+        assert client.user is not None and client.application_id is not None
+        return str(client.user), invite_url(client.application_id)
+    finally:
+        await client.close()
 
 
 async def sync_commands(settings: Settings) -> int:

@@ -4,11 +4,77 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import TextIO
 
+import aiohttp
+
+from bot.api import StemApi
 from bot.config import Settings
+from bot.errors import ApiError
 from bot.jobs import Job, JobState
-from bot.store import JobStore
+from bot.store import JobStore, StoreError
+
+# token -> (bot name, invite URL); raises when Discord refuses the token
+Identity = Callable[[str], Awaitable[tuple[str, str]]]
+
+
+async def check(settings: Settings, identity: Identity, out: TextIO = sys.stdout) -> int:
+    """Try every outside dependency once; say what works, and exit non-zero naming what doesn't."""
+    problems = [
+        p for p in (
+            await _check_database(settings, out),
+            await _check_api(settings, out),
+            await _check_discord(settings, identity, out),
+        ) if p
+    ]
+    for problem in problems:
+        print(f"FAIL {problem}", file=out)
+    print("all checks passed" if not problems else f"{len(problems)} check(s) failed", file=out)
+    return 1 if problems else 0
+
+
+async def _check_database(settings: Settings, out: TextIO) -> str | None:
+    try:
+        store = await JobStore.open(settings.database_path)
+        try:
+            async with store.transaction() as db:
+                await db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('last_check', ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(time.time()),),
+                )
+        finally:
+            await store.close()
+    except (StoreError, OSError) as exc:
+        return f"DATABASE_PATH: {exc}"
+    print(f"ok   database {settings.database_path} is writable", file=out)
+    return None
+
+
+async def _check_api(settings: Settings, out: TextIO) -> str | None:
+    async with aiohttp.ClientSession() as session:
+        api = StemApi(session, base_url=settings.crun_api_base,
+                      api_key=settings.crun_api_key.reveal(), model=settings.crun_model,
+                      timeout_s=settings.crun_timeout_s)
+        try:
+            balance = await api.balance()
+        except ApiError as exc:
+            return (f"CRUN_API_KEY / CRUN_API_BASE ({settings.crun_api_base}): {exc.user_text} "
+                    f"(code {exc.code}: {exc.message})")
+    print(f"ok   crun API at {settings.crun_api_base}: key accepted, balance {balance:g} credits",
+          file=out)
+    return None
+
+
+async def _check_discord(settings: Settings, identity: Identity, out: TextIO) -> str | None:
+    try:
+        name, invite = await identity(settings.discord_token.reveal())
+    except Exception as exc:
+        return f"DISCORD_TOKEN: Discord did not accept it ({type(exc).__name__}: {exc})"
+    print(f"ok   Discord token accepted: logged in as {name}", file=out)
+    print(f"     invite URL: {invite}", file=out)
+    return None
 
 
 def _when(job: Job) -> str:

@@ -67,6 +67,11 @@ class Member:
     is_admin: bool = False
 
 
+def plural(count: float, noun: str) -> str:
+    """`1 job`, `2 jobs`."""
+    return f"{count:g} {noun}" + ("" if count == 1 else "s")
+
+
 def timestamp(ts: float, style: str = "R") -> str:
     """Discord's timestamp markup: every reader sees it in their own time zone."""
     return f"<t:{int(ts)}:{style}>"
@@ -111,13 +116,13 @@ def check_spending(rules: GuildRules, usage: Usage, cost: float, now: float) -> 
     """Rules about paid requests: open jobs, daily limit, server budget."""
     if usage.user_open_jobs >= rules.max_open_per_user:
         raise UserError(
-            f"You already have {usage.user_open_jobs} jobs running (the limit is "
+            f"You already have {plural(usage.user_open_jobs, 'job')} running (the limit is "
             f"{rules.max_open_per_user}). Wait for one to finish, or cancel one."
         )
     if rules.daily_user_limit is not None and usage.user_jobs_today >= rules.daily_user_limit:
         raise UserError(
-            f"Daily limit reached: {rules.daily_user_limit} paid requests per person per day. "
-            f"It resets {timestamp(period_end(Period.DAY, now))}."
+            f"Daily limit reached: {plural(rules.daily_user_limit, 'paid request')} per person "
+            f"per day. It resets {timestamp(period_end(Period.DAY, now))}."
         )
     if rules.budget_credits is not None and usage.guild_spent + cost > rules.budget_credits:
         left = max(0.0, rules.budget_credits - usage.guild_spent)

@@ -25,6 +25,8 @@ INTERRUPTED_TEXT = (
     "started (and charged) it. It was not resent; ask again if you still want it."
 )
 
+TIMED_OUT_TEXT = "The separation did not finish in time; tracking stopped."
+
 
 @dataclass(frozen=True)
 class Delivered:
@@ -268,8 +270,7 @@ class Scheduler:
             await self._finish(tracked, JobState.FAILED,
                                error=separation.error or "The separation failed upstream.")
         elif self._clock() >= tracked.deadline_at:
-            await self._finish(tracked, JobState.TIMED_OUT,
-                               error="The separation did not finish in time; tracking stopped.")
+            await self._finish(tracked, JobState.TIMED_OUT, error=TIMED_OUT_TEXT)
         else:
             if separation.state == RemoteState.UNKNOWN and not tracked.unknown_logged:
                 tracked.unknown_logged = True
@@ -279,6 +280,9 @@ class Scheduler:
 
     async def _on_api_error(self, tracked: _Tracked, exc: ApiError) -> None:
         now = self._clock()
+        if exc.transient and now >= tracked.deadline_at:
+            await self._finish(tracked, JobState.TIMED_OUT, error=TIMED_OUT_TEXT)
+            return
         if exc.pauses_all or exc.code == 401:
             pause = exc.retry_after_s or (60.0 if exc.code == 401 else 5.0)
             self.paused_until = max(self.paused_until, now + pause)

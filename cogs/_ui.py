@@ -85,15 +85,23 @@ def status_embed(job: Job, note: str | None = None) -> discord.Embed:
 
 
 def stem_lines(stems: Sequence[Stem], budget: int) -> list[str]:
-    """One `**Label**: [download](url)` line per stem, as many as fit `budget` characters."""
-    lines: list[str] = []
-    used = 0
-    for stem in stems:
-        line = f"**{safe(stem.label, 60)}**: [download]({stem.url})"
-        if used + len(line) + 1 > budget:
-            line = f"**{safe(stem.label, 60)}**: use its button below"
-        lines.append(line)
-        used += len(line) + 1
+    """One `**Label**: [download](url)` line per stem, as many as fit `budget` characters.
+
+    Stems without a link button get the room first: for them the line is the only way in.
+    """
+    has_button = buttoned(stems)
+    with_button = [stem in has_button for stem in stems]
+    lines = [
+        f"**{safe(stem.label, 60)}**: "
+        + ("use its button below" if button else "link too long for Discord")
+        for stem, button in zip(stems, with_button, strict=True)
+    ]
+    used = sum(len(line) + 1 for line in lines)
+    for index in sorted(range(len(stems)), key=lambda i: with_button[i]):  # buttonless first
+        link = f"**{safe(stems[index].label, 60)}**: [download]({stems[index].url})"
+        if used + len(link) - len(lines[index]) <= budget:
+            used += len(link) - len(lines[index])
+            lines[index] = link
     return lines
 
 
@@ -122,10 +130,14 @@ def failure_text(job: Job) -> str:
     return f"Job `#{job.id}` ({title_of(job)}) {what}: {safe(job.error, 900)}"
 
 
+def buttoned(stems: Sequence[Stem]) -> list[Stem]:
+    """The stems that get a link button: URLs Discord accepts (≤ 512 characters), at most 20."""
+    return [s for s in stems if len(s.url) <= BUTTON_URL_MAX][:LINK_BUTTONS_MAX]
+
+
 def link_buttons(stems: Sequence[Stem]) -> list[discord.ui.Button[discord.ui.View]]:
     """A link button per stem whose URL Discord accepts (≤ 512 characters), at most 20."""
-    fitting = [s for s in stems if len(s.url) <= BUTTON_URL_MAX][:LINK_BUTTONS_MAX]
-    return [discord.ui.Button(label=safe(s.label, 80), url=s.url) for s in fitting]
+    return [discord.ui.Button(label=safe(s.label, 80), url=s.url) for s in buttoned(stems)]
 
 
 def rules_embed(rules: GuildRules, spent: float) -> discord.Embed:

@@ -101,16 +101,17 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
     @app_commands.describe(job="The job number (pick from your recent jobs)")
     async def status(self, interaction: Interaction, job: int) -> None:
         found = await self._visible_job(interaction, job)
+        note = await self.submitter.delivery_note(found, interaction.user.id)
         if found.state == JobState.SUCCEEDED:
             expires = (found.finished_at.timestamp() if found.finished_at else 0) + (
                 self.bot.settings.result_ttl_s
             )
             await interaction.response.send_message(
-                embed=result_embed(found, expires), view=links_view(found, refresh=True),
+                embed=result_embed(found, expires, extra=note),
+                view=links_view(found, refresh=True),
                 ephemeral=True,
             )
             return
-        note = await self.submitter.delivery_note(found, interaction.user.id)
         await interaction.response.send_message(embed=status_embed(found, note), ephemeral=True)
 
     @app_commands.command(name="list", description="List stem jobs, newest first")

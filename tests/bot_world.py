@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bot.bot import StemBot
 from bot.config import Secret, Settings
-from bot.jobs import Mode
+from bot.jobs import Job, Mode, Subscription
+from bot.rules import GuildRules
 from bot.sandbox import Sandbox, SandboxServer, serve
 from tests.conftest import make_settings
 from tests.standin import Channel, DiscordStandin, Guild, Interaction, Message, User, running_bot
 
 TASK = "demo-music-task"
 SONG = "demo-song-1"
+SLOW_S = 3600.0  # a sandbox duration no test waits out: the test finishes the job itself
 
 
 @dataclass
@@ -33,6 +35,7 @@ class World:
     alice: User
     bob: User
     admin: User
+    _bot_running: AsyncExitStack = field(default_factory=AsyncExitStack, repr=False)
 
     async def separate(
         self, user: User | None = None, *, task: str = TASK, song: str = SONG,
@@ -62,8 +65,75 @@ class World:
             timeout_s=timeout_s,
         )
 
+    async def dm(self, user: User, timeout_s: float = 10) -> Message:
+        """The first direct message the bot sent `user`."""
+        return await self.standin.wait_message(
+            lambda m: m.channel_id == getattr(self.standin.dm_channels.get(user.id), "id", None),
+            timeout_s=timeout_s,
+        )
+
+    def posted(self, channel: Channel | None = None) -> list[Message]:
+        """Every message the bot posted on its own in the channel (results, not replies)."""
+        return [
+            m for m in self.standin.channel_messages(channel or self.channel)
+            if m.interaction_id is None and m.author_id == self.standin.bot_user_id
+        ]
+
     def creates(self) -> int:
         return self.sandbox.calls["CreateTask"]
+
+    # --- the engine, read and nudged directly -------------------------------------------
+
+    async def job(self, job_id: int) -> Job:
+        found = await self.bot.engine.store.get(job_id)
+        assert found is not None, f"no job #{job_id}"
+        return found
+
+    async def remote_id(self, job_id: int) -> str:
+        """The sandbox's id for a job the API accepted."""
+        remote_id = (await self.job(job_id)).remote_id
+        assert remote_id is not None, f"job #{job_id} was never accepted"
+        return remote_id
+
+    async def subscriptions(self, job_id: int) -> list[Subscription]:
+        return await self.bot.engine.store.subscriptions(job_id)
+
+    async def settle(self) -> None:
+        """Let the scheduler start whatever is due now and wait for it (polls, deliveries)."""
+        scheduler = self.bot.engine.scheduler
+        await scheduler.drain()
+        await scheduler.run_once()
+        await scheduler.drain()
+
+    async def set_rules(self, **changes: Any) -> GuildRules:
+        """Change the test server's rules in the store (as /stems config would)."""
+        rules = replace(await self.bot.guild_store.rules(self.guild.id), **changes)
+        await self.bot.guild_store.save_rules(self.guild.id, rules)
+        return rules
+
+    # --- the bot process ------------------------------------------------------------------
+
+    async def start_bot(self) -> StemBot:
+        """Run a fresh StemBot on the same settings, database file, sandbox and Discord."""
+        self.bot = StemBot(self.settings)
+        await self._bot_running.enter_async_context(running_bot(self.bot, self.standin))
+        return self.bot
+
+    async def stop_bot(self) -> None:
+        """Stop the bot as a deploy or crash would: gateway, scheduler and database closed."""
+        running, self._bot_running = self._bot_running, AsyncExitStack()
+        await running.aclose()
+
+    async def restart_bot(self) -> StemBot:
+        await self.stop_bot()
+        return await self.start_bot()
+
+
+def button_id(message: Message, label: str) -> str:
+    """The custom_id of the (non-link) button labelled `label` on `message`."""
+    found = [b for b in message.buttons if b.get("label") == label and b.get("custom_id")]
+    assert found, f"no button {label!r} on message {message.id}: {message.buttons}"
+    return str(found[0]["custom_id"])
 
 
 def world_settings(database: Path, sandbox_url: str, standin: DiscordStandin, guild: Guild,
@@ -90,6 +160,10 @@ async def bot_world(
                 tmp_path / "bot.sqlite3", server.base_url, standin, guild, **overrides
             )
             bot = StemBot(settings)
-            async with running_bot(bot, standin):
-                yield World(standin, sandbox, server, bot, settings, guild, channel,
-                            alice, bob, admin)
+            world = World(standin, sandbox, server, bot, settings, guild, channel,
+                          alice, bob, admin)
+            await world._bot_running.enter_async_context(running_bot(bot, standin))
+            try:
+                yield world
+            finally:
+                await world.stop_bot()

@@ -215,3 +215,17 @@ async def test_wake_polls_a_job_at_once(rig: Rig) -> None:
     await rig.settle()
 
     assert rig.sandbox.calls["TaskInfo"] == checks + 1
+
+
+async def test_a_job_whose_checks_keep_failing_still_times_out(rig: Rig) -> None:
+    rig.sandbox.duration_s = lambda mode: 10_000.0
+    job_id = await submit(rig)
+    rig.sandbox.set_fault_rate("TaskInfo", 1.0, [Fault("code", code=500)])
+
+    await rig.advance(rig.settings.job_deadline_s + 120, step=30)
+    checks = rig.sandbox.calls["TaskInfo"]
+    await rig.advance(600, step=30)
+
+    assert await state(rig, job_id) == JobState.TIMED_OUT
+    assert rig.recorder.delivered_job_ids() == [job_id]
+    assert rig.sandbox.calls["TaskInfo"] == checks  # no more checks once it ended

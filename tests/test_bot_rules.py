@@ -1,0 +1,120 @@
+"""Each server rule refuses privately, names itself and when it resets, and costs nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.jobs import Mode
+from tests.bot_world import SLOW_S, bot_world
+from tests.standin import Interaction
+
+
+async def refusal(interaction: Interaction) -> str:
+    """The private text a refused request got: at once, or after the (deleted) public defer."""
+    first = await interaction.wait_response()
+    if first.type == 4:
+        assert first.ephemeral
+        return first.content
+    error = await interaction.wait_followup()
+    assert error.ephemeral
+    assert interaction.original is not None and interaction.original.deleted
+    return error.content
+
+
+async def accepted(interaction: Interaction) -> None:
+    """The request went through: its public status message shows a job."""
+    status = await interaction.wait_original(lambda m: not m.loading)
+    assert not status.ephemeral and "#" in status.text, status.text
+
+
+async def test_only_members_with_an_allowed_role_may_request(tmp_path: Path) -> None:
+    async with bot_world(tmp_path) as world:
+        role = world.standin.add_role(world.guild, "stem makers")
+        carol = world.standin.add_member(world.guild, "carol", roles=[role])
+        await world.set_rules(allowed_role_ids=(role.id,))
+
+        refused = await world.separate(world.alice)
+        text = await refusal(refused)
+        await accepted(await world.separate(carol))
+
+        assert "Only members with one of these roles" in text and role.mention in text
+        assert refused.responses[0].type == 4  # answered before any network work
+        assert world.creates() == 1  # carol's
+        assert world.standin.errors == []
+
+
+async def test_a_mode_the_server_disallows_is_refused(tmp_path: Path) -> None:
+    async with bot_world(tmp_path) as world:
+        await world.set_rules(allowed_modes=(Mode.VOCAL,))
+
+        text = await refusal(await world.separate(world.alice, mode=Mode.INSTRUMENTAL))
+
+        assert "does not allow mode `instrumental`" in text and "Allowed: `vocal`" in text
+        assert world.creates() == 0
+        assert world.standin.errors == []
+
+
+async def test_the_daily_limit_refuses_and_says_when_it_resets(tmp_path: Path) -> None:
+    async with bot_world(tmp_path) as world:
+        await world.set_rules(daily_user_limit=1, cooldown_s=0)
+        await accepted(await world.separate(world.alice))
+
+        text = await refusal(await world.separate(world.alice, song="demo-song-2"))
+
+        assert "Daily limit reached: 1 paid request per person per day" in text
+        assert "It resets <t:" in text
+        assert world.creates() == 1
+        assert world.standin.errors == []
+
+
+async def test_too_many_running_jobs_are_refused_until_one_finishes(tmp_path: Path) -> None:
+    async with bot_world(tmp_path, duration_s=SLOW_S) as world:
+        await world.set_rules(max_open_per_user=1, cooldown_s=0)
+        await accepted(await world.separate(world.alice))
+
+        text = await refusal(await world.separate(world.alice, song="demo-song-2"))
+
+        assert "You already have 1 job running (the limit is 1)" in text
+        assert "Wait for one to finish" in text
+        assert world.creates() == 1
+        assert world.standin.errors == []
+
+
+async def test_a_spent_server_budget_refuses_and_says_when_it_resets(tmp_path: Path) -> None:
+    async with bot_world(tmp_path) as world:
+        await world.set_rules(budget_credits=1.0, cooldown_s=0)
+        await accepted(await world.separate(world.alice))
+
+        text = await refusal(await world.separate(world.bob, song="demo-song-2"))
+
+        assert "credit budget is used up for this month" in text
+        assert "0 of 1 left" in text and "It resets <t:" in text
+        assert world.creates() == 1
+        assert world.standin.errors == []
+
+
+async def test_the_cooldown_refuses_a_quick_second_request_and_says_when(tmp_path: Path) -> None:
+    async with bot_world(tmp_path) as world:
+        await world.set_rules(cooldown_s=30)
+        await accepted(await world.separate(world.alice))
+
+        refused = await world.separate(world.alice, song="demo-song-2")
+        text = await refusal(refused)
+
+        assert "Cooldown: one request every 30 s" in text and "Try again <t:" in text
+        assert refused.responses[0].type == 4
+        assert world.creates() == 1
+        assert world.standin.errors == []
+
+
+async def test_spending_rules_do_not_stop_a_free_join_of_a_running_job(tmp_path: Path) -> None:
+    async with bot_world(tmp_path, duration_s=SLOW_S) as world:
+        await accepted(await world.separate(world.alice))
+        await world.set_rules(daily_user_limit=0, budget_credits=0.0)
+
+        joined = await world.separate(world.bob)
+        status = await joined.wait_original(lambda m: not m.loading)
+
+        assert not status.ephemeral and "you will be pinged too" in status.text
+        assert world.creates() == 1
+        assert world.standin.errors == []
