@@ -72,6 +72,8 @@ async def reply_privately(interaction: discord.Interaction[Any], text: str) -> N
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)
+            if isinstance(interaction.client, StemBot):
+                interaction.client.acknowledged(interaction)
             return
         if interaction.extras.get("public_defer") and not interaction.extras.get("filled"):
             await interaction.delete_original_response()
@@ -132,9 +134,8 @@ class StemBot(commands.Bot):
             await self.engine.start()
 
     def gateway_connected(self) -> bool:
-        return self.is_ready() and not self.is_closed() and self.ws is not None and (
-            self.ws.open
-        )
+        # The websocket itself, not is_ready(): that waits for guilds to settle after READY.
+        return not self.is_closed() and self.ws is not None and self.ws.open
 
     def acknowledged(self, interaction: discord.Interaction[Any]) -> None:
         """Record the time to first response (Discord allows 3 s; we aim under 0.1 s)."""

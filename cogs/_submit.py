@@ -57,6 +57,7 @@ class Submitter:
 
     async def confirm(self, interaction: Interaction, request: Request, rules: GuildRules) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        self.bot.acknowledged(interaction)
         estimate = await self._estimate(request)
 
         async def confirmed(clicked: Interaction) -> None:
@@ -85,6 +86,7 @@ class Submitter:
         self, interaction: Interaction, request: Request, rules: GuildRules
     ) -> None:
         await interaction.response.defer(thinking=True)
+        self.bot.acknowledged(interaction)
         interaction.extras["public_defer"] = True
         await self._submit(interaction, request, rules)
 

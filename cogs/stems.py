@@ -111,8 +111,10 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
                 view=links_view(found, refresh=True),
                 ephemeral=True,
             )
+            self.bot.acknowledged(interaction)
             return
         await interaction.response.send_message(embed=status_embed(found, note), ephemeral=True)
+        self.bot.acknowledged(interaction)
 
     @app_commands.command(name="list", description="List stem jobs, newest first")
     @app_commands.describe(scope="Your own jobs, or the whole server's (needs Manage Server)")
@@ -137,6 +139,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         embed, has_next = await page(0)
         view = PagerView(interaction.user.id, page, has_next)
         await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+        self.bot.acknowledged(interaction)
 
     @app_commands.command(
         name="cancel", description="Stop tracking a job (spent credits stay spent)"
@@ -146,6 +149,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         found = await self._visible_job(interaction, job)
         text = await self.submitter.cancel(found, member_of(interaction))
         await interaction.response.send_message(text, ephemeral=True)
+        self.bot.acknowledged(interaction)
 
     @status.autocomplete("job")
     @cancel.autocomplete("job")
@@ -210,11 +214,13 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         embed = await _admin.settings_embed(self.bot, guild_id, changed)
         text = "Saved." if changed != rules else "Current settings (pass options to change them)."
         await interaction.response.send_message(text, embed=embed, ephemeral=True)
+        self.bot.acknowledged(interaction)
 
     @app_commands.command(name="credits", description="API balance and this server's spending")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def credits(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        self.bot.acknowledged(interaction)
         embed = await _admin.credits_embed(self.bot, _guild_id(interaction))
         await interaction.followup.send(embed=embed, ephemeral=True)
 
