@@ -43,6 +43,8 @@ def _settings(require: tuple[str, ...]) -> Settings:
         return load_settings(read_environment(), require=require)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
+        print("Set them in the environment, or copy .env.example to .env and fill it in "
+              "(see README.md). To try without credentials: make demo", file=sys.stderr)
         raise SystemExit(2) from None
 
 
