@@ -4,68 +4,35 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, NamedTuple
-from urllib.parse import urlsplit
+from typing import NamedTuple
 
 import aiohttp
 
 from bot.errors import BAD_REPLY, NO_REPLY, ApiError
-from bot.jobs import Mode, RemoteState, Stem, parse_remote_state, stem_label, stem_sort_key
+from bot.jobs import Mode
+from bot.replies import (
+    MusicTask,
+    Separation,
+    Song,
+    field_of,
+    number,
+    parse_music_task,
+    parse_separation,
+    parse_stems,
+    required_number,
+)
 
 log = logging.getLogger(__name__)
+
+__all__ = ["MusicTask", "Separation", "Song", "StemApi", "parse_stems"]
 
 CREATE_PATH = "/api/v1/client/job/CreateTask"
 TASK_INFO_PATH = "/api/v1/client/job/TaskInfo"
 BALANCE_PATH = "/api/v1/client/account/balance"
 ESTIMATE_PATH = "/api/v1/client/job/estimate-credits"
-
-NO_STEMS = "no stems returned"
-UNTITLED = "Untitled"
-
-
-@dataclass(frozen=True)
-class Song:
-    """One song inside a Suno music task."""
-
-    song_id: str
-    title: str
-    duration_s: float | None
-    audio_url: str | None
-    image_url: str | None
-
-
-@dataclass(frozen=True)
-class MusicTask:
-    """The user's Suno music task, as TaskInfo shows it."""
-
-    music_task_id: str
-    state: RemoteState
-    raw_status: str
-    provider: str | None
-    model: str | None
-    songs: tuple[Song, ...]
-
-    def song(self, song_id: str) -> Song | None:
-        return next((s for s in self.songs if s.song_id == song_id), None)
-
-
-@dataclass(frozen=True)
-class Separation:
-    """A separation task, as TaskInfo shows it. A success without stems reads as FAILED."""
-
-    remote_id: str
-    state: RemoteState
-    raw_status: str
-    stems: tuple[Stem, ...]
-    error: str | None
-    credits: float | None
-    completed_at: datetime | None
-
 
 class _Envelope(NamedTuple):
     """The documented reply body: {code, message, data}."""
@@ -114,23 +81,23 @@ class StemApi:
         if callback_url is not None:
             body["callback_url"] = callback_url
         reply = await self._call("CreateTask", "POST", CREATE_PATH, payload=body)
-        remote_id = _field(reply.data, "task_id")
+        remote_id = field_of(reply.data, "task_id")
         if not isinstance(remote_id, str) or not remote_id:
             raise ApiError(BAD_REPLY, "CreateTask reply has no task_id")
         return remote_id
 
     async def separation(self, remote_id: str) -> Separation:
         reply = await self._call("TaskInfo", "GET", TASK_INFO_PATH, params={"task_id": remote_id})
-        return _separation(remote_id, reply)
+        return parse_separation(remote_id, reply.data, reply.message)
 
     async def music_task(self, music_task_id: str) -> MusicTask:
         params = {"task_id": music_task_id}
         reply = await self._call("TaskInfo", "GET", TASK_INFO_PATH, params=params)
-        return _music_task(music_task_id, reply.data)
+        return parse_music_task(music_task_id, reply.data)
 
     async def balance(self) -> float:
         reply = await self._call("balance", "GET", BALANCE_PATH)
-        return _required_number(reply.data, "balance")
+        return required_number(reply.data, "balance")
 
     async def estimate_credits(self, music_task_id: str, song_id: str, mode: Mode) -> float | None:
         """The charge for a separation, or None where the (unconfirmed) endpoint does not exist."""
@@ -141,7 +108,7 @@ class StemApi:
             if exc.http_status in (404, 405):
                 return None
             raise
-        return _required_number(reply.data, "credits")
+        return required_number(reply.data, "credits")
 
     async def _call(
         self,
@@ -228,8 +195,8 @@ def _envelope(raw: bytes) -> _Envelope | None:
     if not isinstance(code, int) or isinstance(code, bool):
         return None
     message, data = body.get("message"), body.get("data")
-    retry = _number(body.get("retry_after"))
-    retry = retry if retry is not None else _number(_field(data, "retry_after"))
+    retry = number(body.get("retry_after"))
+    retry = retry if retry is not None else number(field_of(data, "retry_after"))
     return _Envelope(code, message if isinstance(message, str) else "", data, retry)
 
 
@@ -243,7 +210,7 @@ def _retry_after(headers: Mapping[str, str], envelope: _Envelope | None) -> floa
 
 def _parse_retry_after(value: str) -> float | None:
     """Retry-After is either delta-seconds or an HTTP-date (RFC 9110 10.2.3)."""
-    seconds = _number(value.strip())
+    seconds = number(value.strip())
     if seconds is not None:
         return max(seconds, 0.0)
     try:
@@ -258,137 +225,3 @@ def _parse_retry_after(value: str) -> float | None:
 def _snippet(raw: bytes, limit: int = 200) -> str:
     text = " ".join(raw.decode("utf-8", errors="replace").split())
     return text[:limit] if text else "(empty body)"
-
-
-def _field(data: object, name: str) -> object:
-    return data.get(name) if isinstance(data, dict) else None
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if not isinstance(value, int | float | str):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _required_number(data: object, name: str) -> float:
-    value = _number(_field(data, name))
-    if value is None:
-        raise ApiError(BAD_REPLY, f"reply has no numeric {name}")
-    return value
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _task_data(data: object) -> tuple[dict[str, Any], str, RemoteState]:
-    if not isinstance(data, dict):
-        raise ApiError(BAD_REPLY, "TaskInfo reply has no data object")
-    raw_status = data.get("status")
-    raw_text = raw_status if isinstance(raw_status, str) else ""
-    return data, raw_text, parse_remote_state(raw_status)
-
-
-def _separation(remote_id: str, reply: _Envelope) -> Separation:
-    data, raw_status, state = _task_data(reply.data)
-    result = data.get("result")
-    stems: tuple[Stem, ...] = ()
-    error = None
-    if state is RemoteState.SUCCEEDED:
-        stems = parse_stems(_field(result, "media_info"))
-        if not stems:
-            state, error = RemoteState.FAILED, NO_STEMS
-    elif state is RemoteState.FAILED:
-        fallback = reply.message if reply.message.lower() not in ("", "success") else None
-        error = _text(_field(result, "message")) or fallback or "separation failed"
-    return Separation(
-        remote_id=_text(data.get("task_id")) or remote_id,
-        state=state,
-        raw_status=raw_status,
-        stems=stems,
-        error=error,
-        credits=_number(data.get("credits")),
-        completed_at=_timestamp(data.get("complete_at")),
-    )
-
-
-def _timestamp(value: object) -> datetime | None:
-    seconds = _number(value)
-    if seconds is None:
-        return None
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _music_task(music_task_id: str, reply_data: object) -> MusicTask:
-    data, raw_status, state = _task_data(reply_data)
-    items = _field(data.get("result"), "suno_data")
-    if items is None:
-        items = []
-    if not isinstance(items, list):
-        raise ApiError(BAD_REPLY, "TaskInfo result.suno_data is not a list")
-    return MusicTask(
-        music_task_id=_text(data.get("task_id")) or music_task_id,
-        state=state,
-        raw_status=raw_status,
-        provider=_text(data.get("provider")),
-        model=_text(_field(data.get("param"), "model")),
-        songs=tuple(song for item in items if (song := _song(item)) is not None),
-    )
-
-
-def _song(item: object) -> Song | None:
-    song_id = _text(_field(item, "suno_id"))
-    if song_id is None:
-        log.warning("ignoring a suno_data item without a suno_id")
-        return None
-    return Song(
-        song_id=song_id,
-        title=(_text(_field(item, "title")) or "").strip() or UNTITLED,
-        duration_s=_number(_field(item, "duration")),
-        audio_url=_text(_field(item, "suno_audio_url")),
-        image_url=_text(_field(item, "suno_image_url")),
-    )
-
-
-def parse_stems(media_info: object) -> tuple[Stem, ...]:
-    """Every stem URL in `media_info`, whatever its keys, in a musician's order, no repeats."""
-    if not isinstance(media_info, dict):
-        return ()
-    found = []
-    for key, value in media_info.items():
-        url = _stem_url(value)
-        if isinstance(key, str) and url is not None:
-            found.append(Stem(key=key, label=stem_label(key), url=url))
-    seen: set[str] = set()
-    stems = []
-    for stem in sorted(found, key=stem_sort_key):
-        if stem.url not in seen:
-            seen.add(stem.url)
-            stems.append(stem)
-    return tuple(stems)
-
-
-def _stem_url(value: object) -> str | None:
-    if isinstance(value, dict):
-        return _http_url(value.get("url")) or _http_url(value.get("audio_url"))
-    return _http_url(value)
-
-
-def _http_url(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    url = value.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None

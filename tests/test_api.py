@@ -9,9 +9,10 @@ from datetime import UTC
 import aiohttp
 import pytest
 
-from bot.api import NO_STEMS, StemApi, parse_stems
+from bot.api import StemApi, parse_stems
 from bot.errors import BAD_REPLY, NO_REPLY, ApiError
 from bot.jobs import Mode, RemoteState
+from bot.replies import NO_STEMS
 from bot.sandbox import Fault, Sandbox
 from tests._sandbox_fixtures import (
     MODEL,
