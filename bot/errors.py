@@ -60,3 +60,17 @@ class ApiError(Exception):
         if self.code == 422 or self.code not in _USER_TEXT:
             return f"The API refused the request: {self.message}"
         return _USER_TEXT[self.code]
+
+
+class UnconfirmedSubmission(ApiError):
+    """CreateTask got no usable answer: the job may exist (and be charged). Never resent."""
+
+    TEXT = (
+        "The separation service did not confirm the request, so it may or may not have started "
+        "(and charged) the separation. It was not resent; ask again only if you accept that it "
+        "may be charged twice."
+    )
+
+    @property
+    def user_text(self) -> str:
+        return self.TEXT

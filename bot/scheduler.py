@@ -339,16 +339,16 @@ class Scheduler:
     async def _record(self, sub: Subscription, result: Delivered | None) -> None:
         if result is not None and result.outcome.is_final:
             await self._store.record_delivery(
-                sub.id, result.outcome, detail=result.detail, message_id=result.message_id
+                sub, result.outcome, detail=result.detail, message_id=result.message_id
             )
             return
         detail = result.detail if result else "delivery did not complete"
         if sub.attempts + 1 >= self._max_delivery_attempts:
             await self._store.record_delivery(
-                sub.id, Delivery.UNDELIVERABLE, detail=f"gave up: {detail}"
+                sub, Delivery.UNDELIVERABLE, detail=f"gave up: {detail}"
             )
             return
         retry_in = backoff_delay(sub.attempts + 1, min_s=5.0, max_s=600.0)
         await self._store.record_delivery(
-            sub.id, Delivery.PENDING, detail=detail, retry_in_s=retry_in
+            sub, Delivery.PENDING, detail=detail, retry_in_s=retry_in
         )

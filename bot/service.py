@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.api import MusicTask, Song, StemApi
-from bot.errors import BAD_REPLY, NO_REPLY, ApiError, UserError
+from bot.errors import BAD_REPLY, NO_REPLY, ApiError, UnconfirmedSubmission, UserError
 from bot.jobs import Delivery, Job, JobState, Mode, RemoteState
 from bot.store import JobStore
 
@@ -196,6 +196,10 @@ class SubmitService:
             )
         except ApiError as exc:
             await self._fail_submission(job, exc)
+            if exc.code in (NO_REPLY, BAD_REPLY):
+                raise UnconfirmedSubmission(
+                    exc.code, exc.message, http_status=exc.http_status
+                ) from exc
             raise
         job = await self._store.move(
             job,
@@ -210,10 +214,7 @@ class SubmitService:
     async def _fail_submission(self, job: Job, exc: ApiError) -> None:
         if exc.code in (NO_REPLY, BAD_REPLY):
             # The request may have reached the API and been charged; we cannot know.
-            reason = (
-                "The API did not confirm the request, so it may or may not have started "
-                "(and charged) the separation. It was not resent."
-            )
+            reason = UnconfirmedSubmission.TEXT
         else:
             reason = exc.user_text
             await self._store.refund(job.id)

@@ -367,7 +367,7 @@ class JobStore:
 
     async def record_delivery(
         self,
-        subscription_id: int,
+        sub: Subscription,
         outcome: Delivery,
         *,
         detail: str | None = None,
@@ -382,9 +382,9 @@ class JobStore:
                 " message_id = COALESCE(?, message_id), delivered_at = ?, next_attempt_at = ?"
                 " WHERE id = ? AND delivery = 'pending'",
                 (outcome.value, detail, message_id, now if outcome.is_final else None,
-                 None if retry_in_s is None else now + retry_in_s, subscription_id),
+                 None if retry_in_s is None else now + retry_in_s, sub.id),
             )
-        log.info("subscription %d: delivery %s%s", subscription_id, outcome,
+        log.info("job %d: delivery to user %s: %s%s", sub.job_id, sub.user_id, outcome,
                  f" ({detail})" if detail else "")
 
     async def unsubscribe(self, job_id: int, user_id: int) -> int:

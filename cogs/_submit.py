@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.errors import BAD_REPLY, NO_REPLY, ApiError, UserError
+from bot.errors import ApiError, UserError
 from bot.jobs import Delivery, Job, JobState, Mode
 from bot.rules import GuildRules, Member, check_access, check_spending
 from bot.service import ESTIMATED_CREDITS, Outcome, Request, Submission
@@ -27,13 +27,6 @@ ESTIMATE_TIMEOUT_S = 2.0
 NOT_REFUNDED = (
     "Credits already spent are not refunded: the API has no way to cancel a separation."
 )
-UNCONFIRMED = (
-    "The separation service did not confirm the request, so it may or may not have started "
-    "(and charged) the separation. It was not resent; ask again only if you accept that it "
-    "may be charged twice."
-)
-
-
 class Submitter:
     """Takes a checked request through to a public status message, paying at most once."""
 
@@ -106,22 +99,13 @@ class Submitter:
 
     async def _submit(self, interaction: Interaction, request: Request, rules: GuildRules) -> None:
         guild_id, user_id = interaction.guild_id or 0, interaction.user.id
-        paying = False
 
         async def guard(mode: Mode, cost: float) -> None:
-            nonlocal paying
             now = self.bot.clock()
             usage = await self.bot.guild_store.usage(guild_id, user_id, rules, now)
             check_spending(rules, usage, cost, now)
-            paying = True
 
-        try:
-            submission = await self.bot.engine.service.submit(request, guard=guard)
-        except ApiError as exc:
-            # No answer to the paid call is not "try again": a retry may be charged twice.
-            if paying and exc.code in (NO_REPLY, BAD_REPLY):
-                raise UserError(UNCONFIRMED) from exc
-            raise
+        submission = await self.bot.engine.service.submit(request, guard=guard)
         embed, view = self._render(submission, request)
         message = await interaction.followup.send(
             embed=embed, view=view or discord.utils.MISSING, wait=True,

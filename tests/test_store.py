@@ -59,7 +59,7 @@ async def test_ending_a_job_makes_its_deliveries_due_once(store: JobStore) -> No
     assert {s.delivery for s in await store.subscriptions(job.id)} == {Delivery.PENDING}
     assert seen == [JobState.RUNNING, JobState.FAILED]
     for sub in await store.subscriptions(job.id):
-        await store.record_delivery(sub.id, Delivery.CHANNEL, message_id=9)
+        await store.record_delivery(sub, Delivery.CHANNEL, message_id=9)
     assert await store.due_deliveries() == []
 
 
