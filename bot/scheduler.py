@@ -38,6 +38,8 @@ class Delivered:
 
 
 Deliver = Callable[[Job, Sequence[Subscription]], Awaitable[Mapping[int, Delivered]]]
+# (seconds the job has run, seconds jobs of its mode typically take) -> seconds to the next check
+PollPolicy = Callable[[float, float], float]
 
 
 @dataclass
@@ -70,7 +72,9 @@ class Scheduler:
         max_delivery_attempts: int = 8,
         on_delivered: Callable[[float], None] | None = None,
         retention_s: float | None = None,
+        policy: PollPolicy | None = None,
     ) -> None:
+        self._policy = policy  # None: the adaptive policy; benchmarks plug in fixed pollers
         self._retention_s = retention_s
         self._next_purge_at = 0.0
         self._on_delivered = on_delivered  # seconds from the job's end to its delivery
@@ -130,6 +134,8 @@ class Scheduler:
     def _policy_delay(self, tracked: _Tracked) -> float:
         elapsed = self._clock() - tracked.submitted_at
         expected = self.durations.expected_s(tracked.mode)
+        if self._policy is not None:
+            return self._policy(elapsed, expected)
         return poll_delay(
             elapsed, expected, min_s=self._min_s, max_s=self._max_s, callbacks=self._callbacks
         )
