@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test demo sandbox lint install clean
+.PHONY: run test demo sandbox lint install clean bench soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,16 @@ demo: $(STAMP)
 
 sandbox: $(STAMP)
 	$(BIN)/python -m bot sandbox --port 8765
+
+# Benchmarks print figures beside targets; they never decide pass or fail.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+# The survival campaigns at full size, then one table (lost, duplicates, double charges: all 0).
+soak: $(STAMP)
+	rm -f .soak.jsonl
+	STEMBOT_SOAK=1 STEMBOT_SOAK_REPORT=.soak.jsonl $(BIN)/pytest -q -m campaign --timeout 3600
+	$(BIN)/python -m tests.soak_table .soak.jsonl
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
