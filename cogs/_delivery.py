@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Mentions cost ~22 characters each in the 2,000 of a message's content, and Discord pings at
+# most 100 users per message: a crowd that joined one job is told in batches.
+MENTIONS_PER_MESSAGE = 40
+
 
 def nonce(job_id: int, target: int | str) -> str:
     """The same per job and destination, so Discord drops a resend after a crash (≤ 25 chars)."""
@@ -58,21 +62,31 @@ class Deliverer:
     ) -> dict[int, Delivered]:
         if channel_id is None:
             return {s.id: await self._to_dm(job, s, "no channel") for s in group}
-        content, embed, view = self.render(job, [s.user_id for s in group])
+        results: dict[int, Delivered] = {}
+        for start in range(0, len(group), MENTIONS_PER_MESSAGE):
+            batch = group[start : start + MENTIONS_PER_MESSAGE]
+            target = f"{channel_id}:{start // MENTIONS_PER_MESSAGE}"
+            results.update(await self._post(job, channel_id, batch, target))
+        return results
+
+    async def _post(
+        self, job: Job, channel_id: int, batch: list[Subscription], target: str
+    ) -> dict[int, Delivered]:
+        content, embed, view = self.render(job, [s.user_id for s in batch])
         channel = self.bot.get_partial_messageable(channel_id, guild_id=job.guild_id)
         try:
             message = await channel.send(
                 content, embed=embed or discord.utils.MISSING, view=view or discord.utils.MISSING,
-                allowed_mentions=allowed(s.user_id for s in group), nonce=nonce(job.id, channel_id),
+                allowed_mentions=allowed(s.user_id for s in batch), nonce=nonce(job.id, target),
             )
         except (discord.Forbidden, discord.NotFound) as exc:
             reason = f"channel refused: {exc.status} {exc.code}"
             log.info("job %d: %s; trying DMs", job.id, reason)
-            return {s.id: await self._to_dm(job, s, reason) for s in group}
+            return {s.id: await self._to_dm(job, s, reason) for s in batch}
         except discord.HTTPException as exc:
             log.warning("job %d: channel post failed (%s); will retry", job.id, exc.status)
-            return {s.id: Delivered(Delivery.PENDING, f"channel error {exc.status}") for s in group}
-        return {s.id: Delivered(Delivery.CHANNEL, message_id=message.id) for s in group}
+            return {s.id: Delivered(Delivery.PENDING, f"channel error {exc.status}") for s in batch}
+        return {s.id: Delivered(Delivery.CHANNEL, message_id=message.id) for s in batch}
 
     async def _to_dm(self, job: Job, sub: Subscription, reason: str) -> Delivered:
         if sub.user_id is None:

@@ -153,3 +153,25 @@ async def test_a_bot_restarted_while_the_job_still_runs_resumes_polling(tmp_path
         assert results(world) == [result] and f"`#{job_id}`" in result.text
         assert world.creates() == 1
         assert world.standin.errors == []
+
+
+async def test_a_crowd_that_joined_one_job_is_pinged_in_batches_within_limits(
+    tmp_path: Path,
+) -> None:
+    async with bot_world(tmp_path, duration_s=SLOW_S) as world:
+        await world.set_rules(cooldown_s=0)
+        crowd = [world.standin.add_member(world.guild, f"fan{n}") for n in range(45)]
+        for fan in crowd:
+            asked = await world.separate(fan)
+            await asked.wait_original(lambda m: bool(m.embeds))
+        [job] = await world.bot.engine.store.open_jobs()
+
+        world.sandbox.finish(await world.remote_id(job.id))
+        first = await world.result()
+        second = await world.result(lambda m: m.id != first.id)
+        await world.settle()
+
+        assert first.pinged_user_ids | second.pinged_user_ids == {fan.id for fan in crowd}
+        assert not first.pinged_user_ids & second.pinged_user_ids
+        assert world.creates() == 1 and world.standin.errors == []
+        assert {s.delivery for s in await world.subscriptions(job.id)} == {Delivery.CHANNEL}
