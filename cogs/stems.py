@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.errors import UserError
 from bot.jobs import Job, JobState, Mode
+from bot.rules import plural
 from bot.service import Request, clean_music_task_id, clean_song_id
 from cogs import _admin
 from cogs._checks import member_of, results_channel
@@ -133,7 +134,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
             pages = max(1, -(-total // PAGE_SIZE))
             embed = discord.Embed(title=title, colour=discord.Colour.blurple())
             embed.description = "\n".join(job_line(j) for j in jobs) or "No jobs yet."
-            embed.set_footer(text=f"Page {number + 1} of {pages} · {total} jobs")
+            embed.set_footer(text=f"Page {number + 1} of {pages} · {plural(total, 'job')}")
             return embed, (number + 1) * PAGE_SIZE < total
 
         embed, has_next = await page(0)
