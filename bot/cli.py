@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings
+from bot.delivery import Delivered
 from bot.engine import Engine, sandbox_settings
 from bot.errors import ApiError, UserError
 from bot.jobs import Delivery, Job, JobState, Mode, Subscription
 from bot.sandbox import Sandbox, serve
-from bot.scheduler import Delivered
 from bot.service import Outcome, Request
 
 PROGRESS_EVERY_S = 5.0

@@ -11,8 +11,9 @@ import aiohttp
 
 from bot.api import StemApi
 from bot.config import Secret, Settings
+from bot.delivery import Deliver
 from bot.metrics import Metrics
-from bot.scheduler import Deliver, Scheduler
+from bot.scheduler import Scheduler
 from bot.service import SubmitService
 from bot.store import JobStore
 

@@ -1,5 +1,7 @@
 """The job loop: which job to poll when, within the request budget; results handed to delivery."""
 
+# Deliver and Delivered live in bot.delivery; they are re-exported here for the loop's users.
+
 from __future__ import annotations
 
 import asyncio
@@ -7,18 +9,21 @@ import heapq
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from bot.api import Separation, StemApi
 from bot.budget import RequestBudget
+from bot.delivery import Deliver, Delivered, Deliveries
 from bot.errors import ApiError
-from bot.jobs import Delivery, Job, JobState, Mode, RemoteState, Subscription
+from bot.jobs import Job, JobState, Mode, RemoteState
 from bot.policy import Durations, backoff_delay, poll_delay
 from bot.store import JobStore, StoreError
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Deliver", "Delivered", "PollPolicy", "Scheduler"]
 
 INTERRUPTED_TEXT = (
     "The bot stopped while this job was being submitted, so it is not known whether the API "
@@ -28,16 +33,6 @@ INTERRUPTED_TEXT = (
 TIMED_OUT_TEXT = "The separation did not finish in time; tracking stopped."
 
 
-@dataclass(frozen=True)
-class Delivered:
-    """What a delivery attempt did for one requester. PENDING means: try again later."""
-
-    outcome: Delivery
-    detail: str | None = None
-    message_id: int | None = None
-
-
-Deliver = Callable[[Job, Sequence[Subscription]], Awaitable[Mapping[int, Delivered]]]
 # (seconds the job has run, seconds jobs of its mode typically take) -> seconds to the next check
 PollPolicy = Callable[[float, float], float]
 
@@ -77,20 +72,20 @@ class Scheduler:
         self._policy = policy  # None: the adaptive policy; benchmarks plug in fixed pollers
         self._retention_s = retention_s
         self._next_purge_at = 0.0
-        self._on_delivered = on_delivered  # seconds from the job's end to its delivery
-        self._store, self._api, self._deliver = store, api, deliver
+        self._store, self._api = store, api
+        self._deliveries = Deliveries(
+            store, deliver, clock, max_attempts=max_delivery_attempts, on_delivered=on_delivered
+        )
         self._min_s, self._max_s, self._callbacks = min_interval_s, max_interval_s, callbacks
         self._clock = clock
         self.budget = RequestBudget(requests_per_s, clock)
         self.durations = Durations()
         self._max_in_flight = max_in_flight
-        self._max_delivery_attempts = max_delivery_attempts
         self._tracked: dict[int, _Tracked] = {}
         self._due: dict[int, float] = {}
         self._heap: list[tuple[float, int, int]] = []
         self._seq = itertools.count()
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._delivering: set[int] = set()
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self.paused_until = 0.0
@@ -195,9 +190,8 @@ class Scheduler:
         """Start every poll and delivery that is due; return seconds until the next is."""
         self._start_due_polls()
         for job_id in await self._store.due_deliveries():
-            if job_id not in self._delivering:
-                self._delivering.add(job_id)
-                self._spawn(self._deliver_job(job_id))
+            if self._deliveries.claim(job_id):
+                self._spawn(self._deliveries.deliver(job_id))
         await self._purge_if_due()
         self.last_pass_at = self._clock()
         return await self._next_due_in()
@@ -318,43 +312,3 @@ class Scheduler:
             self.durations.add(job.mode, job.duration_s)
         if job.credits is not None:
             await self._store.settle_charge(job.id, job.credits)
-
-    # --- delivery -------------------------------------------------------------------------
-
-    async def _deliver_job(self, job_id: int) -> None:
-        try:
-            job = await self._store.get(job_id)
-            pending = [s for s in await self._store.subscriptions(job_id)
-                       if s.delivery == Delivery.PENDING]
-            if job is None or not pending:
-                return
-            try:
-                results = await self._deliver(job, pending)
-            except Exception:
-                log.exception("job %d: delivery crashed; will retry", job_id)
-                results = {}
-            for sub in pending:
-                await self._record(sub, results.get(sub.id))
-            if self._on_delivered and job.finished_at and any(
-                r.outcome in (Delivery.CHANNEL, Delivery.DM) for r in results.values()
-            ):
-                self._on_delivered(self._clock() - job.finished_at.timestamp())
-        finally:
-            self._delivering.discard(job_id)
-
-    async def _record(self, sub: Subscription, result: Delivered | None) -> None:
-        if result is not None and result.outcome.is_final:
-            await self._store.record_delivery(
-                sub, result.outcome, detail=result.detail, message_id=result.message_id
-            )
-            return
-        detail = result.detail if result else "delivery did not complete"
-        if sub.attempts + 1 >= self._max_delivery_attempts:
-            await self._store.record_delivery(
-                sub, Delivery.UNDELIVERABLE, detail=f"gave up: {detail}"
-            )
-            return
-        retry_in = backoff_delay(sub.attempts + 1, min_s=5.0, max_s=600.0)
-        await self._store.record_delivery(
-            sub, Delivery.PENDING, detail=detail, retry_in_s=retry_in
-        )

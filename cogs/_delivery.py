@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.delivery import Delivered
 from bot.jobs import Delivery, Job, JobState, Subscription
-from bot.scheduler import Delivered
 from cogs._ui import allowed, failure_text, mentions, result_embed
 from cogs._views import links_view
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Secret, Settings
+from bot.delivery import Delivered
 from bot.engine import Engine
 from bot.jobs import Delivery, Job, Mode, Subscription
 from bot.sandbox import Sandbox, SandboxServer, serve
-from bot.scheduler import Delivered
 from tests._sandbox_fixtures import FakeClock
 
 DURATIONS_S = {Mode.VOCAL: 60.0, Mode.INSTRUMENTAL: 120.0}

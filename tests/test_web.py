@@ -11,10 +11,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.delivery import Delivered
 from bot.engine import Engine
 from bot.jobs import Delivery, Job, JobState, Mode, Subscription
 from bot.sandbox import Sandbox, serve
-from bot.scheduler import Delivered
 from bot.service import Request
 from bot.web import WebServer
 from tests.conftest import make_settings
