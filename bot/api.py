@@ -139,6 +139,7 @@ class StemApi:
                 json=payload,
                 headers={"x-api-key": self._api_key},
                 timeout=self._timeout,
+                middlewares=(_one_attempt(),),
             ) as resp:
                 # The body decides success, so read it before looking at anything else.
                 raw = await resp.read()
@@ -175,6 +176,26 @@ class StemApi:
     def _report(self, endpoint: str, code: int) -> None:
         if self._on_call is not None:
             self._on_call(endpoint, code)
+
+
+def _one_attempt() -> aiohttp.ClientMiddlewareType:
+    """Each call reaches the API at most once, as the request budget counted it.
+
+    aiohttp resends an idempotent GET by itself when a connection is reset; here a second
+    attempt fails instead, and the caller sees NO_REPLY and backs off like any lost reply.
+    """
+    attempts = 0
+
+    async def middleware(
+        request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:
+            raise aiohttp.ClientConnectionError("connection lost; not resending on our own")
+        return await handler(request)
+
+    return middleware
 
 
 def _wire_input(music_task_id: str, song_id: str, mode: Mode) -> dict[str, str]:
