@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from bot.config import ConfigError, Settings, load_settings, read_environment
 from bot.jobs import JobState, Mode
 from bot.logs import configure
+from bot.store import StoreError
 
 log = logging.getLogger("bot")
 
@@ -72,10 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         settings = _settings(())
         _configure_logging("warning", settings)
-        if command == "purge":
-            return asyncio.run(purge(settings, args.older_than))
         state = JobState(args.state) if args.state else None
-        return asyncio.run(show_jobs(settings, args.job_id, state, args.limit))
+        try:
+            if command == "purge":
+                return asyncio.run(purge(settings, args.older_than))
+            return asyncio.run(show_jobs(settings, args.job_id, state, args.limit))
+        except StoreError as exc:
+            print(f"stembot: {exc}", file=sys.stderr)
+            return 2
     if command == "separate":
         from bot.cli import separate
 

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import ApiError, UserError
 from bot.guild_store import GuildStore
+from bot.store import StoreError
 from bot.web import WebServer
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,9 @@ async def run_bot(settings: Settings) -> int:
         await bot.close()
         stopping.cancel()
         failure = None if running.cancelled() else await _failure(running)
+    if isinstance(failure, StoreError):
+        log.error("cannot start: %s", failure)
+        return 2
     if isinstance(failure, discord.LoginFailure):
         log.error("Discord rejected DISCORD_TOKEN; check it in the Developer Portal")
         return 1

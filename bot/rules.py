@@ -95,12 +95,18 @@ def period_end(period: Period, now: float) -> float:
     return start.replace(year=year, month=month).timestamp()
 
 
+def may_request(rules: GuildRules, member: Member) -> bool:
+    """The role rule alone: admins always, everyone when no role is set, else a listed role."""
+    return member.is_admin or not rules.allowed_role_ids or bool(
+        member.role_ids & set(rules.allowed_role_ids)
+    )
+
+
 def check_access(rules: GuildRules, member: Member, mode: Mode, now: float, usage: Usage) -> None:
     """Rules that need no API call: role, mode, cooldown. Raises UserError naming the rule."""
-    if rules.allowed_role_ids and not member.is_admin:
-        if not member.role_ids & set(rules.allowed_role_ids):
-            roles = ", ".join(f"<@&{r}>" for r in rules.allowed_role_ids)
-            raise UserError(f"Only members with one of these roles may request stems: {roles}.")
+    if not may_request(rules, member):
+        roles = ", ".join(f"<@&{r}>" for r in rules.allowed_role_ids)
+        raise UserError(f"Only members with one of these roles may request stems: {roles}.")
     if mode not in rules.allowed_modes:
         allowed = " or ".join(f"`{m.value}`" for m in rules.allowed_modes) or "none"
         raise UserError(f"This server does not allow mode `{mode.value}`. Allowed: {allowed}.")

@@ -119,6 +119,9 @@ class JobStore:
             await self._db.execute("PRAGMA synchronous = NORMAL")
             await self._db.execute("PRAGMA foreign_keys = ON")
             await self._migrate()
+            # A read-only file opens and reads fine; prove now that writes work, not mid-job.
+            async with self.transaction() as db:
+                await db.execute(f"PRAGMA user_version = {schema.LATEST}")
         except sqlite3.Error as exc:
             raise StoreError(f"the database is not usable: {exc}") from exc
 

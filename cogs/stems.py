@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.errors import UserError
 from bot.jobs import Job, JobState, Mode
-from bot.rules import plural
+from bot.rules import may_request, plural
 from bot.service import Request, clean_music_task_id, clean_song_id
 from cogs import _admin
 from cogs._checks import member_of, results_channel
@@ -93,6 +93,9 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
 
     @separate.autocomplete("suno_id")
     async def _song_choices(self, interaction: Interaction, current: str) -> list[Choice[str]]:
+        rules = await self.bot.guild_store.rules(_guild_id(interaction))
+        if not may_request(rules, member_of(interaction)):
+            return []  # no API call, and no song titles, for someone who may not ask
         task_id = getattr(interaction.namespace, "task_id", None)
         return await self.songs.choices(task_id, current)
 

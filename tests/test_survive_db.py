@@ -1,0 +1,163 @@
+"""Campaign 6: the database under pressure: many writers at once, full disk, read-only, too new."""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from bot.bot import GENERIC_ERROR
+from bot.engine import Engine
+from bot.jobs import Delivery
+from bot.sandbox import Sandbox, serve
+from bot.store import JobStore, StoreError
+from tests._campaign import CampaignReport, report, size
+from tests.bot_world import bot_world
+from tests.conftest import Recorder, make_settings
+from tests.standin import Message
+
+pytestmark = pytest.mark.campaign
+
+ROOT = Path(__file__).resolve().parent.parent
+TASK = "pressure-task"
+
+
+async def test_many_commands_at_once_with_the_scheduler_busy_never_see_a_locked_database(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    count = size(50, 200)
+    async with bot_world(tmp_path, duration_s=0.2, api_requests_per_s=1000.0) as world:
+        await world.set_rules(max_open_per_user=1000, cooldown_s=0)
+        users = [world.standin.add_member(world.guild, f"member{i}") for i in range(10)]
+        world.sandbox.add_music_task(TASK, [(f"song-{i}", f"Song {i}") for i in range(count)])
+
+        asked = [  # dispatched back to back: the bot handles them all at once
+            await world.separate(users[i % len(users)], task=TASK, song=f"song-{i}")
+            for i in range(count)
+        ]
+        readers = [await world.command("stems list", user=u) for u in users]
+        admin = [await world.command("stems config", {"daily_limit": 1000 + i}, user=world.admin)
+                 for i in range(5)]
+        for interaction in asked:
+            await interaction.wait_original(lambda m: bool(m.embeds), timeout_s=30)
+        for interaction in readers + admin:
+            await interaction.wait_response(timeout_s=30)
+        jobs = await world.bot.engine.store.recent_jobs(limit=10 * count)
+        for job in jobs:
+            await world.result(tagged(job.id), timeout_s=30)
+        await world.settle()
+
+        replies = [m.text for m in world.standin.messages]
+        assert not [t for t in replies if "locked" in t or GENERIC_ERROR in t]
+        assert len(jobs) == count and world.creates() == count
+        posted = [m.text for m in world.posted()]
+        for job in jobs:
+            [sub] = await world.subscriptions(job.id)
+            assert sub.delivery == Delivery.CHANNEL
+            assert sum(f"`#{job.id}`" in t for t in posted) == 1
+        assert await world.bot.engine.store.scalar("PRAGMA integrity_check") == "ok"
+        assert world.standin.errors == []
+    logged = [r for r in caplog.records if "locked" in r.getMessage() or r.levelno >= logging.ERROR]
+    assert logged == [], [r.getMessage() for r in logged]
+    report(CampaignReport("6 db: concurrent writers", count, count + len(users) + 5, 0, 0,
+                          world.creates() - count))
+
+
+def tagged(job_id: int) -> Callable[[Message], bool]:
+    return lambda m: f"`#{job_id}`" in m.text
+
+
+# --- failing loudly at start ---------------------------------------------------------------
+
+
+def stembot(database: Path, *args: str, file_size_limit: int | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ...` on `database`, optionally on a "disk" that fills at the given size."""
+
+    def limit() -> None:  # runs in the child only
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+        if file_size_limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT),
+           "DATABASE_PATH": str(database)}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=database.parent, env=env, capture_output=True,
+        text=True, timeout=30, preexec_fn=limit, check=False,
+    )
+
+
+def test_a_newer_schema_stops_the_jobs_command_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+
+    done = stembot(path, "jobs")
+
+    assert done.returncode != 0
+    assert "schema version 99, newer than this stembot knows" in done.stderr
+    with sqlite3.connect(path) as db:  # untouched: no tables made, version kept
+        assert db.execute("PRAGMA user_version").fetchone() == (99,)
+        assert db.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+
+
+def test_a_full_disk_stops_the_jobs_command_at_start_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "full.sqlite3"
+
+    done = stembot(path, "jobs", file_size_limit=8192)  # room for two pages, not the schema
+
+    assert done.returncode != 0
+    assert "the database is not usable" in done.stderr
+    assert "disk I/O error" in done.stderr or "disk is full" in done.stderr
+    assert "job" not in done.stdout  # no listing was printed as if all were well
+
+
+async def test_a_newer_schema_refuses_the_engine_before_any_api_call(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    sandbox = Sandbox()
+    async with await serve(sandbox) as server:
+        with pytest.raises(StoreError, match="newer than this stembot knows"):
+            await Engine.open(make_settings(path, server.base_url), Recorder())
+    assert sum(sandbox.calls.values()) == 0
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make the file unwritable even for root (chattr +i), or by mode for anyone else."""
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        try:
+            yield
+        finally:
+            path.chmod(0o644)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(path)], check=False,
+                                        capture_output=True).returncode != 0:
+        pytest.skip("running as root and cannot make a file immutable here")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", str(path)], check=True)
+
+
+async def test_a_read_only_database_fails_loudly_at_open(tmp_path: Path) -> None:
+    path = tmp_path / "ro.sqlite3"
+    await (await JobStore.open(path)).close()
+
+    with read_only(path), pytest.raises(StoreError, match=r"readonly|read-only"):
+        store = await JobStore.open(path)
+        await store.close()
