@@ -13,7 +13,7 @@ from bot.api import StemApi
 from bot.config import Secret, Settings
 from bot.delivery import Deliver
 from bot.metrics import Metrics
-from bot.scheduler import Scheduler
+from bot.scheduler import PollPolicy, Scheduler
 from bot.service import SubmitService
 from bot.store import JobStore
 
@@ -30,6 +30,7 @@ class Engine:
         store: JobStore,
         deliver: Deliver,
         clock: Callable[[], float],
+        policy: PollPolicy | None = None,
     ) -> None:
         self.settings = settings
         self.session = session
@@ -55,6 +56,7 @@ class Engine:
             clock=clock,
             on_delivered=self.metrics.delivery_delay.observe,
             retention_s=settings.retention_days * 24 * 3600.0,
+            policy=policy,
         )
         self.service = SubmitService(
             store,
@@ -68,11 +70,16 @@ class Engine:
 
     @classmethod
     async def open(
-        cls, settings: Settings, deliver: Deliver, *, clock: Callable[[], float] = time.time
+        cls,
+        settings: Settings,
+        deliver: Deliver,
+        *,
+        clock: Callable[[], float] = time.time,
+        policy: PollPolicy | None = None,
     ) -> Engine:
         store = await JobStore.open(settings.database_path, clock=clock)
         session = aiohttp.ClientSession()
-        return cls(settings, session, store, deliver, clock)
+        return cls(settings, session, store, deliver, clock, policy)
 
     def callback_url(self, token: str) -> str | None:
         if self.settings.public_url is None:

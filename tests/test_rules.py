@@ -81,13 +81,16 @@ def test_periods_end_at_midnight_and_month_end_utc() -> None:
     assert period_end(Period.MONTH, december) == datetime(2027, 1, 1, tzinfo=UTC).timestamp()
 
 
-def test_poll_policy_waits_then_looks_densely_then_backs_off() -> None:
+def test_poll_policy_waits_then_looks_densely_then_spreads_out() -> None:
     expected = 60.0
-    delays = {t: poll_delay(t, expected, min_s=2, max_s=30) for t in (0, 29, 30, 60, 119, 200)}
-    assert delays[0] == 30  # first look at half the expected time (capped at max)
-    assert delays[30] == pytest.approx(2.4) and delays[60] == pytest.approx(4.8)
-    assert delays[200] == 30  # late: back off to the maximum
-    assert poll_delay(60, expected, min_s=2, max_s=30, callbacks=True) > delays[60]
+    delays = {t: poll_delay(t, expected, min_s=2, max_s=30) for t in (0, 30, 39, 60, 120, 600)}
+    assert delays[0] == 30  # the first look at 65 % of the expected time, capped at max
+    assert delays[30] == pytest.approx(9)  # ... which is at 39 s
+    assert delays[39] == pytest.approx(3 + 0.07 * 21)
+    assert delays[60] == pytest.approx(3)  # densest right at the expected time
+    assert delays[120] == pytest.approx(3 + 0.07 * 60)
+    assert delays[600] == 30  # long-running jobs: back to the maximum
+    assert poll_delay(60, expected, min_s=2, max_s=30, callbacks=True) == pytest.approx(15)
 
 
 def test_backoff_doubles_up_to_the_maximum() -> None:
