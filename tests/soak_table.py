@@ -15,8 +15,9 @@ def main(path: str) -> int:
         print(f"{r['campaign']:<34} {r['cases']:>7} {r['faults']:>7} {r['lost']:>5} "
               f"{r['duplicates']:>5} {r['double_charges']:>9}")
         bad += r["lost"] + r["duplicates"] + r["double_charges"]
-    if rows and rows[0].get("seeds"):
-        print("seeds:", "; ".join(f"{r['campaign']}: {r['seeds']}" for r in rows if r["seeds"]))
+    seeded = [f"{r['campaign']}: {r['seeds']}" for r in rows if r.get("seeds")]
+    if seeded:
+        print("seeds:", "; ".join(seeded))
     return 1 if bad else 0
 
 
