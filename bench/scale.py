@@ -39,7 +39,7 @@ class CountingBudget(RequestBudget):
     def try_take(self) -> bool:
         allowed = super().try_take()
         if allowed:
-            self.taken.append(self._sent[-1])  # the time the budget itself counted
+            self.taken.append(self._clock())  # when the budget let it go
         return allowed
 
 

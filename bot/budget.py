@@ -1,4 +1,4 @@
-"""A request budget: at most N calls in any one-second window, shared by all polling."""
+"""A request budget: at most N calls in any one-second window as the API sees them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from collections.abc import Callable
 
 
 class RequestBudget:
-    """Sliding-window limiter. Below one request per second it spaces single calls instead."""
+    """A call holds its place from when it is allowed until one window after its reply.
+
+    Counting from the reply, not from the decision to send, is what keeps the arrivals at the
+    API within the limit: a request allowed now may reach the API a little later. Below one
+    request per second the window stretches instead (one call per 1/rate seconds).
+    """
 
     def __init__(self, rate_per_s: float, clock: Callable[[], float]) -> None:
         if rate_per_s <= 0:
@@ -18,24 +23,30 @@ class RequestBudget:
             self.capacity, self.window_s = math.floor(rate_per_s), 1.0
         else:
             self.capacity, self.window_s = 1, 1.0 / rate_per_s
-        self._sent: deque[float] = deque()
+        self.in_flight = 0
+        self._done: deque[float] = deque()  # reply times still inside the window
 
-    def _forget_old(self, now: float) -> None:
-        while self._sent and self._sent[0] <= now - self.window_s:
-            self._sent.popleft()
+    def _used(self) -> int:
+        now = self._clock()
+        while self._done and self._done[0] <= now - self.window_s:
+            self._done.popleft()
+        return self.in_flight + len(self._done)
 
     def try_take(self) -> bool:
-        now = self._clock()
-        self._forget_old(now)
-        if len(self._sent) >= self.capacity:
+        if self._used() >= self.capacity:
             return False
-        self._sent.append(now)
+        self.in_flight += 1
         return True
 
+    def release(self) -> None:
+        """The call taken with try_take has its reply (or failed): it counts one window more."""
+        self.in_flight = max(0, self.in_flight - 1)
+        self._done.append(self._clock())
+
     def wait_s(self) -> float:
-        """Seconds until try_take can succeed (0 when it can now)."""
-        now = self._clock()
-        self._forget_old(now)
-        if len(self._sent) < self.capacity:
+        """Seconds until try_take can succeed (0 now; a full window while all are in flight)."""
+        if self._used() < self.capacity:
             return 0.0
-        return max(0.0, self._sent[0] + self.window_s - now)
+        if not self._done:
+            return self.window_s  # a reply will wake the loop sooner
+        return max(0.0, self._done[0] + self.window_s - self._clock())

@@ -249,7 +249,10 @@ class Scheduler:
     async def _poll(self, tracked: _Tracked) -> None:
         tracked.polls += 1
         try:
-            separation = await self._api.separation(tracked.remote_id)
+            try:
+                separation = await self._api.separation(tracked.remote_id)
+            finally:
+                self.budget.release()
         except ApiError as exc:
             await self._on_api_error(tracked, exc)
             return

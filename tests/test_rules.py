@@ -109,9 +109,24 @@ def test_budget_allows_n_per_second_window() -> None:
     clock = FakeClock()
     budget = RequestBudget(3, clock)
     assert [budget.try_take() for _ in range(4)] == [True, True, True, False]
+    for _ in range(3):
+        budget.release()
     clock.advance(0.5)
     assert not budget.try_take() and budget.wait_s() == pytest.approx(0.5)
     clock.advance(0.5)
+    assert budget.try_take()
+
+
+def test_a_call_holds_its_place_until_a_window_after_its_reply() -> None:
+    clock = FakeClock()
+    budget = RequestBudget(1, clock)
+    assert budget.try_take()
+    clock.advance(5)  # a slow reply: still in flight, so nothing else may go
+    assert not budget.try_take() and budget.wait_s() == 1.0
+    budget.release()
+    clock.advance(0.9)
+    assert not budget.try_take()
+    clock.advance(0.1)
     assert budget.try_take()
 
 
@@ -119,6 +134,7 @@ def test_slow_budgets_space_single_requests() -> None:
     clock = FakeClock()
     budget = RequestBudget(0.5, clock)
     assert budget.try_take() and not budget.try_take()
+    budget.release()
     clock.advance(2.0)
     assert budget.try_take()
 
