@@ -12,12 +12,20 @@ class GuildStore:
 
     def __init__(self, store: JobStore) -> None:
         self._store = store
+        # Rules are read on every command and written only through save_rules, by this
+        # process: keeping them in memory saves a database round trip before the first reply.
+        self._rules: dict[int, GuildRules] = {}
 
     async def rules(self, guild_id: int) -> GuildRules:
+        cached = self._rules.get(guild_id)
+        if cached is not None:
+            return cached
         raw = await self._store.scalar(
             "SELECT data FROM guild_settings WHERE guild_id = ?", (guild_id,)
         )
-        return GuildRules() if raw is None else GuildRules.from_json(raw)
+        rules = GuildRules() if raw is None else GuildRules.from_json(raw)
+        self._rules[guild_id] = rules
+        return rules
 
     async def save_rules(self, guild_id: int, rules: GuildRules) -> None:
         async with self._store.transaction() as db:
@@ -26,24 +34,25 @@ class GuildStore:
                 " ON CONFLICT (guild_id) DO UPDATE SET data = excluded.data",
                 (guild_id, rules.to_json()),
             )
+        self._rules[guild_id] = rules
 
     async def usage(self, guild_id: int, user_id: int, rules: GuildRules, now: float) -> Usage:
-        store = self._store
+        """One statement (it runs before the first reply): paid today, running, spent, last."""
+        [row] = await self._store.rows(
+            "SELECT"
+            " (SELECT COUNT(*) FROM ledger WHERE guild_id = ? AND user_id = ? AND at >= ?),"
+            " (SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND requester_id = ?"
+            "  AND state IN ('submitting', 'running')),"
+            " (SELECT COALESCE(SUM(credits), 0) FROM ledger WHERE guild_id = ? AND at >= ?),"
+            " (SELECT MAX(created_at) FROM subscriptions WHERE user_id = ? AND guild_id = ?)",
+            (guild_id, user_id, day_start(now), guild_id, user_id,
+             guild_id, period_start(rules.budget_period, now), user_id, guild_id),
+        )
         return Usage(
-            user_jobs_today=int(await store.scalar(
-                "SELECT COUNT(*) FROM ledger WHERE guild_id = ? AND user_id = ? AND at >= ?",
-                (guild_id, user_id, day_start(now)),
-            )),
-            user_open_jobs=int(await store.scalar(
-                "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND requester_id = ?"
-                " AND state IN ('submitting', 'running')",
-                (guild_id, user_id),
-            )),
-            guild_spent=await self.spent(guild_id, period_start(rules.budget_period, now)),
-            last_request_at=await store.scalar(
-                "SELECT MAX(created_at) FROM subscriptions WHERE user_id = ? AND guild_id = ?",
-                (user_id, guild_id),
-            ),
+            user_jobs_today=int(row[0]),
+            user_open_jobs=int(row[1]),
+            guild_spent=float(row[2]),
+            last_request_at=None if row[3] is None else float(row[3]),
         )
 
     async def spent(self, guild_id: int, since: float) -> float:
