@@ -165,6 +165,9 @@ class StemBot(commands.Bot):
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     async def close(self) -> None:
+        if self._engine is not None:
+            # First, while Discord is still reachable: deliveries in flight land and are recorded.
+            await self._engine.scheduler.stop()
         await super().close()
         if self.web is not None:
             web, self.web = self.web, None

@@ -30,6 +30,7 @@ INTERRUPTED_TEXT = (
     "started (and charged) it. It was not resent; ask again if you still want it."
 )
 
+STOP_GRACE_S = 5.0
 TIMED_OUT_TEXT = "The separation did not finish in time; tracking stopped."
 
 
@@ -162,6 +163,10 @@ class Scheduler:
         if self._loop_task is not None:
             self._loop_task.cancel()
             await asyncio.gather(self._loop_task, return_exceptions=True)
+        # Let polls and deliveries in flight finish: a delivery cut between posting and
+        # recording would be posted again after a restart. Whatever hangs is cancelled.
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight), timeout=STOP_GRACE_S)
         for task in list(self._in_flight):
             task.cancel()
         await asyncio.gather(*self._in_flight, return_exceptions=True)

@@ -62,7 +62,8 @@ class DiscordStandin(World):
         self.port = sock.getsockname()[1]
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
+        # A burst of 200 interactions opens as many connections: keep them all queued.
+        await web.SockSite(self._runner, sock, backlog=1024).start()
 
     async def close(self) -> None:
         await self.gateway.close()
