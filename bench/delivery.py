@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bench.common import QUICK, Figure
+from bench.common import QUICK, Figure, table
 from bot.config import Secret, Settings
 from bot.engine import Engine
 from bot.jobs import Delivery, Job, Mode, Subscription
@@ -294,3 +294,7 @@ async def run() -> list[Figure]:
             print(f"bench.delivery: {name}: {error}", file=sys.stderr)
         outcomes.append((kind, out))
     return _figures(outcomes)
+
+
+if __name__ == "__main__":
+    print(table(asyncio.run(run())))
