@@ -22,6 +22,7 @@ def poll_delay(
     min_s: float,
     max_s: float,
     callbacks: bool = False,
+    learned: bool = True,
 ) -> float:
     """Seconds from now to the next status check of a job that has run `elapsed_s`.
 
@@ -31,9 +32,10 @@ def poll_delay(
     """
     slowdown = CALLBACK_SLOWDOWN if callbacks else 1.0
     if elapsed_s < FIRST_LOOK * expected_s:
-        # The first look is not capped by max_s: a look before it would almost never find the
-        # job done (measured: ~15 % more calls for no gain in delay).
-        return max(FIRST_LOOK * expected_s - elapsed_s, min_s) * slowdown
+        first = max(FIRST_LOOK * expected_s - elapsed_s, min_s)
+        # Once run times are learned, a look before this one would almost never find the job
+        # done (measured: ~15 % more calls for no gain). A default guess is capped by max_s.
+        return (first if learned else min(first, max_s)) * slowdown
     delay = (NEAR_STEP_S + DRIFT * abs(elapsed_s - expected_s)) * slowdown
     return min(max(delay, min_s), max_s * slowdown)
 
@@ -52,6 +54,9 @@ class Durations:
     def add(self, mode: Mode, duration_s: float) -> None:
         if duration_s > 0:
             self._seen[mode].append(duration_s)
+
+    def learned(self, mode: Mode) -> bool:
+        return bool(self._seen[mode])
 
     def expected_s(self, mode: Mode) -> float:
         seen = self._seen[mode]

@@ -133,7 +133,8 @@ class Scheduler:
         if self._policy is not None:
             return self._policy(elapsed, expected)
         return poll_delay(
-            elapsed, expected, min_s=self._min_s, max_s=self._max_s, callbacks=self._callbacks
+            elapsed, expected, min_s=self._min_s, max_s=self._max_s, callbacks=self._callbacks,
+            learned=self.durations.learned(tracked.mode),
         )
 
     async def resume(self) -> tuple[int, int]:

@@ -91,6 +91,8 @@ def test_poll_policy_waits_then_looks_densely_then_spreads_out() -> None:
     assert delays[120] == pytest.approx(3 + 0.07 * 60)
     assert delays[600] == 30  # long-running jobs: back to the maximum
     assert poll_delay(60, expected, min_s=2, max_s=30, callbacks=True) == pytest.approx(15)
+    # while the expected time is only the default guess, the longest wait still caps it
+    assert poll_delay(0, expected, min_s=2, max_s=30, learned=False) == 30
 
 
 def test_backoff_doubles_up_to_the_maximum() -> None:

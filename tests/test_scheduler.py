@@ -100,7 +100,7 @@ async def test_an_interrupted_submission_is_reported_not_resent(rig: Rig) -> Non
 async def test_429_pauses_all_polling_for_retry_after(rig: Rig) -> None:
     first = await submit(rig, "demo-song-1")
     await submit(rig, "demo-song-2")
-    rig.clock.advance(38.5)  # the first check is due at 65 % of the expected minute
+    rig.clock.advance(29.5)  # the first check: 65 % of the default minute, capped at 30 s
     rig.sandbox.inject("TaskInfo", Fault("code", code=429, retry_after_s=12))
 
     times = await poll_times(rig, 20)
@@ -114,7 +114,7 @@ async def test_429_pauses_all_polling_for_retry_after(rig: Rig) -> None:
 
 async def test_server_errors_back_off_exponentially(rig: Rig) -> None:
     await submit(rig)
-    rig.clock.advance(38.5)  # the first check is due at 65 % of the expected minute
+    rig.clock.advance(29.5)  # the first check: 65 % of the default minute, capped at 30 s
     rig.sandbox.inject("TaskInfo", *[Fault("code", code=500)] * 3)
 
     times = await poll_times(rig, 20)
@@ -125,7 +125,7 @@ async def test_server_errors_back_off_exponentially(rig: Rig) -> None:
 
 async def test_timeouts_back_off_and_the_job_still_finishes(rig: Rig) -> None:
     job_id = await submit(rig)
-    rig.clock.advance(38.5)  # the first check is due at 65 % of the expected minute
+    rig.clock.advance(29.5)  # the first check: 65 % of the default minute, capped at 30 s
     rig.sandbox.inject("TaskInfo", Fault("timeout", delay_s=2.0), Fault("timeout", delay_s=2.0))
 
     times = await poll_times(rig, 8)

@@ -174,7 +174,7 @@ async def test_a_reset_status_check_is_sent_once_as_the_budget_counted_it(tmp_pa
         job_id, _ = await submit_like_a_user(rig, 0, Mode.VOCAL)
         sandbox.inject("TaskInfo", Fault("reset"))
 
-        await rig.advance(40, step=1.0)  # the first status check is due at 65 % of a minute
+        await rig.advance(30, step=1.0)  # the first status check is due at half a minute
 
         polls = [at for at, task_id in sandbox.task_info_at if task_id.startswith("sep-")]
         assert sandbox.resets  # the sandbox did cut the first check
