@@ -8,6 +8,7 @@ import asyncio
 import heapq
 import itertools
 import logging
+import math
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -89,6 +90,10 @@ class Scheduler:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        # When to ask the store for due deliveries: not on every pass (that was most of the
+        # statements under load), but when a job ends, a delivery finishes, or a retry is due.
+        self._delivery_check_at = 0.0
+        store.observers.append(self._on_moved)
         self.paused_until = 0.0
         self.last_pass_at: float | None = None
 
@@ -154,6 +159,17 @@ class Scheduler:
                  resumed, interrupted)
         return resumed, interrupted
 
+    def _on_moved(self, job: Job) -> None:
+        if job.state.is_terminal:
+            self._delivery_check_at = min(self._delivery_check_at, self._clock())
+            self._wakeup.set()
+
+    async def _deliver(self, job_id: int) -> None:
+        try:
+            await self._deliveries.deliver(job_id)
+        finally:
+            self._delivery_check_at = min(self._delivery_check_at, self._clock())
+
     # --- the loop -----------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -195,9 +211,12 @@ class Scheduler:
     async def run_once(self) -> float:
         """Start every poll and delivery that is due; return seconds until the next is."""
         self._start_due_polls()
-        for job_id in await self._store.due_deliveries():
-            if self._deliveries.claim(job_id):
-                self._spawn(self._deliveries.deliver(job_id))
+        if self._clock() >= self._delivery_check_at:
+            for job_id in await self._store.due_deliveries():
+                if self._deliveries.claim(job_id):
+                    self._spawn(self._deliver(job_id))
+            following = await self._store.next_delivery_at()
+            self._delivery_check_at = math.inf if following is None else following
         await self._purge_if_due()
         self.last_pass_at = self._clock()
         return await self._next_due_in()
@@ -236,9 +255,8 @@ class Scheduler:
         if self._heap and len(self._in_flight) < self._max_in_flight:
             candidates.append(max(self._heap[0][0], self.paused_until) - now)
             candidates.append(self.budget.wait_s())
-        next_delivery = await self._store.next_delivery_at()
-        if next_delivery is not None:
-            candidates.append(next_delivery - now)
+        if self._delivery_check_at < math.inf:
+            candidates.append(self._delivery_check_at - now)
         return max(0.0, min(candidates))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
