@@ -1,34 +1,14 @@
-"""Helpers for the end-to-end command tests: buttons by label, jobs made fast, a bot restart."""
+"""Helpers for the end-to-end command tests: button state, and ended jobs made fast."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import replace
-
-from bot.bot import StemBot
 from bot.jobs import Job, JobState, Mode
-from bot.rules import GuildRules
 from tests.bot_world import World
-from tests.standin import Message, User, running_bot
-
-
-def custom_id(message: Message, label: str) -> str:
-    """The custom_id of the (non-link) button labelled `label` on `message`."""
-    found = [b for b in message.buttons if b.get("label") == label and "custom_id" in b]
-    assert found, f"no button {label!r} on message {message.id}: {message.buttons}"
-    return str(found[0]["custom_id"])
+from tests.standin import Message, User
 
 
 def is_disabled(message: Message, label: str) -> bool:
     return any(b.get("disabled", False) for b in message.buttons if b.get("label") == label)
-
-
-async def set_rules(world: World, **changes: object) -> GuildRules:
-    """Change the test server's rules directly in the store (not through /stems config)."""
-    rules = replace(await world.bot.guild_store.rules(world.guild.id), **changes)  # type: ignore[arg-type]
-    await world.bot.guild_store.save_rules(world.guild.id, rules)
-    return rules
 
 
 async def ended_job(
@@ -44,12 +24,3 @@ async def ended_job(
     )
     await store.refund(job.id)
     return await store.move(job, JobState.FAILED, error="made up for a test", told=True)
-
-
-@asynccontextmanager
-async def restarted(world: World) -> AsyncIterator[StemBot]:
-    """Stop the world's bot and run a fresh one on the same database and Discord."""
-    await world.bot.engine.scheduler.drain()  # let deliveries in flight finish first
-    await world.bot.close()
-    async with running_bot(StemBot(world.settings), world.standin) as bot:
-        yield bot

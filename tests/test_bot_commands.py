@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.jobs import Mode
-from tests._bot_helpers import custom_id, ended_job, set_rules
-from tests.bot_world import TASK, bot_world
+from tests._bot_helpers import ended_job
+from tests.bot_world import TASK, bot_world, button_id
 from tests.standin import StandinError
 
 
@@ -105,7 +105,7 @@ async def test_job_autocomplete_lists_only_the_users_own_jobs(tmp_path: Path) ->
 
 async def test_job_autocomplete_for_cancel_offers_running_jobs(tmp_path: Path) -> None:
     async with bot_world(tmp_path, duration_s=30) as world:
-        await set_rules(world, cooldown_s=0)
+        await world.set_rules(cooldown_s=0)
         await ended_job(world, world.alice, song="old")
         running = await world.separate(world.alice)
         await running.wait_original(lambda m: bool(m.embeds))
@@ -142,7 +142,7 @@ async def test_confirming_the_full_split_submits_and_posts_a_public_status(
         asked = await world.separate(world.alice, mode=Mode.INSTRUMENTAL)
         prompt = await asked.wait_original(lambda m: bool(m.buttons))
 
-        pressed = await world.standin.click(prompt, custom_id(prompt, "Confirm"), world.alice)
+        pressed = await world.standin.click(prompt, button_id(prompt, "Confirm"), world.alice)
         status = await pressed.wait_followup()
         result = await world.result()
 
@@ -160,7 +160,7 @@ async def test_cancelling_the_full_split_pays_nothing(tmp_path: Path) -> None:
         asked = await world.separate(world.alice, mode=Mode.INSTRUMENTAL)
         prompt = await asked.wait_original(lambda m: bool(m.buttons))
 
-        pressed = await world.standin.click(prompt, custom_id(prompt, "Cancel"), world.alice)
+        pressed = await world.standin.click(prompt, button_id(prompt, "Cancel"), world.alice)
         await pressed.wait_response()
 
         assert "nothing was spent" in prompt.content and prompt.buttons == []
@@ -176,7 +176,7 @@ async def test_only_the_invoker_can_press_confirm(tmp_path: Path) -> None:
         prompt = await asked.wait_original(lambda m: bool(m.buttons))
 
         with pytest.raises(StandinError, match="only alice can see"):
-            await world.standin.click(prompt, custom_id(prompt, "Confirm"), world.bob)
+            await world.standin.click(prompt, button_id(prompt, "Confirm"), world.bob)
 
         assert prompt.ephemeral
         assert world.creates() == 0
@@ -184,7 +184,7 @@ async def test_only_the_invoker_can_press_confirm(tmp_path: Path) -> None:
 
 async def test_full_split_without_confirmation_is_submitted_at_once(tmp_path: Path) -> None:
     async with bot_world(tmp_path) as world:
-        await set_rules(world, confirm_full_split=False)
+        await world.set_rules(confirm_full_split=False)
 
         asked = await world.separate(world.alice, mode=Mode.INSTRUMENTAL)
         status = await asked.wait_original(lambda m: bool(m.embeds))
@@ -196,17 +196,17 @@ async def test_full_split_without_confirmation_is_submitted_at_once(tmp_path: Pa
 
 async def test_a_full_split_that_reuses_a_result_needs_no_confirmation(tmp_path: Path) -> None:
     async with bot_world(tmp_path) as world:
-        await set_rules(world, confirm_full_split=False)
+        await world.set_rules(confirm_full_split=False)
         first = await world.separate(world.alice, mode=Mode.INSTRUMENTAL)
         await first.wait_original(lambda m: bool(m.embeds))
         await world.result()
-        await set_rules(world, confirm_full_split=True)
+        await world.set_rules(confirm_full_split=True)
 
         again = await world.separate(world.bob, mode=Mode.INSTRUMENTAL)
         reused = await again.wait_original(lambda m: bool(m.embeds))
 
         assert not reused.ephemeral and "no credits were spent" in reused.text
-        assert custom_id(reused, "Refresh links") == "stems:refresh:1"
+        assert button_id(reused, "Refresh links") == "stems:refresh:1"
         assert world.sandbox.calls["estimate-credits"] == 0
         assert world.creates() == 1
         assert world.standin.errors == []

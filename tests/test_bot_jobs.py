@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests._bot_helpers import custom_id, ended_job, is_disabled
-from tests.bot_world import World, bot_world
+from tests._bot_helpers import ended_job, is_disabled
+from tests.bot_world import World, bot_world, button_id
 from tests.standin import Message
 
 
@@ -44,10 +44,10 @@ async def test_list_pages_forward_and_back_with_the_buttons(tmp_path: Path) -> N
         asked = await world.command("stems list", user=world.alice)
         page = await asked.wait_original()
 
-        forward = await world.standin.click(page, custom_id(page, "Next"), world.alice)
+        forward = await world.standin.click(page, button_id(page, "Next"), world.alice)
         await forward.wait_response()
         second = listed_ids(page), page.text, is_disabled(page, "Next")
-        back = await world.standin.click(page, custom_id(page, "Previous"), world.alice)
+        back = await world.standin.click(page, button_id(page, "Previous"), world.alice)
         await back.wait_response()
 
         assert second[0] == [2, 1] and "Page 2 of 2" in second[1] and second[2]
@@ -120,7 +120,7 @@ async def test_status_shows_a_finished_jobs_result_privately(tmp_path: Path) -> 
         assert shown.ephemeral
         assert "Midnight Addiction" in shown.text and "Vocals" in shown.text
         assert [b["label"] for b in shown.buttons if b.get("url")] == ["Vocals", "Instrumental"]
-        assert custom_id(shown, "Refresh links") == "stems:refresh:1"
+        assert button_id(shown, "Refresh links") == "stems:refresh:1"
         assert world.standin.errors == []
 
 

@@ -15,8 +15,7 @@ import pytest
 from bot.bot import COMMAND_HASH_KEY, StemBot
 from bot.config import Secret, Settings
 from bot.sandbox import Sandbox, serve
-from tests._bot_helpers import custom_id, restarted
-from tests.bot_world import bot_world
+from tests.bot_world import bot_world, button_id
 from tests.conftest import make_settings
 from tests.standin import Channel, DiscordStandin, Guild, User, running_bot
 from tests.standin.gateway import PRIVILEGED_INTENTS
@@ -157,7 +156,7 @@ async def test_refresh_links_posts_fresh_links_privately(tmp_path: Path) -> None
         result = await world.result()
         lookups = world.sandbox.calls["TaskInfo"]
 
-        pressed = await world.standin.click(result, custom_id(result, "Refresh links"), world.bob)
+        pressed = await world.standin.click(result, button_id(result, "Refresh links"), world.bob)
         fresh = await pressed.wait_original(lambda m: bool(m.embeds))
 
         assert pressed.responses[0].ephemeral and fresh.ephemeral
@@ -173,11 +172,11 @@ async def test_refresh_links_still_works_after_a_restart(tmp_path: Path) -> None
         await world.separate(world.alice)
         result = await world.result()
 
-        async with restarted(world):
-            pressed = await world.standin.click(
-                result, custom_id(result, "Refresh links"), world.alice
-            )
-            fresh = await pressed.wait_original(lambda m: bool(m.embeds))
+        await world.restart_bot()
+        pressed = await world.standin.click(
+            result, button_id(result, "Refresh links"), world.alice
+        )
+        fresh = await pressed.wait_original(lambda m: bool(m.embeds))
 
         assert fresh.ephemeral and "Fresh links" in fresh.text
         assert world.standin.errors == []
@@ -194,7 +193,7 @@ async def test_refresh_links_works_on_a_result_delivered_by_dm(tmp_path: Path) -
             lambda m: m.channel_id == world.standin.dm_channel(world.alice).id
         )
 
-        pressed = await world.standin.click(dm, custom_id(dm, "Refresh links"), world.alice)
+        pressed = await world.standin.click(dm, button_id(dm, "Refresh links"), world.alice)
         fresh = await pressed.wait_original(lambda m: bool(m.embeds) or bool(m.content))
 
         assert "Fresh links" in fresh.text

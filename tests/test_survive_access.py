@@ -10,9 +10,8 @@ import aiohttp
 import pytest
 
 from bot.jobs import Delivery, JobState, Mode
-from tests._bot_helpers import custom_id
 from tests._campaign import CampaignReport, report
-from tests.bot_world import SLOW_S, World, bot_world
+from tests.bot_world import SLOW_S, World, bot_world, button_id
 from tests.standin import Channel, Guild, Message, User
 from tests.standin.model import MANAGE_GUILD
 
@@ -94,7 +93,7 @@ async def test_another_servers_members_and_admins_cannot_see_cancel_list_or_refr
         said = await ask(world, where, where.dave, "stems list", {"scope": "server"})
         assert "No jobs yet." in said and "Midnight" not in said
         copy = forged(world, result, where.channel)
-        pressed = await world.standin.click(copy, custom_id(result, "Refresh links"), where.carol)
+        pressed = await world.standin.click(copy, button_id(result, "Refresh links"), where.carol)
         refused = await pressed.wait_original(lambda m: not m.loading)
         attempts += 2
 
@@ -118,7 +117,7 @@ async def test_a_dm_result_can_be_refreshed_only_by_someone_who_asked_for_it(
         calls = api_calls(world)
 
         copy = forged(world, dm, world.standin.dm_channel(world.bob))
-        pressed = await world.standin.click(copy, custom_id(dm, "Refresh links"), world.bob)
+        pressed = await world.standin.click(copy, button_id(dm, "Refresh links"), world.bob)
         refused = await pressed.wait_original(lambda m: not m.loading)
 
         assert refused.ephemeral and "Job `#1` was not found here." in refused.content
