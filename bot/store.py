@@ -42,10 +42,6 @@ def to_dt(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
-def to_ts(dt: datetime | None) -> float | None:
-    return None if dt is None else dt.timestamp()
-
-
 def job_from_row(row: sqlite3.Row) -> Job:
     stems = tuple(Stem(**s) for s in json.loads(row["stems"]))
     return Job(
@@ -282,10 +278,6 @@ class JobStore:
                 " WHERE job_id = ? AND delivery = 'waiting'",
                 (now, job_id),
             )
-
-    async def count_poll(self, job_id: int) -> None:
-        async with self.transaction() as db:
-            await db.execute("UPDATE jobs SET poll_count = poll_count + 1 WHERE id = ?", (job_id,))
 
     async def refund(self, job_id: int) -> None:
         """Drop a job's charge: the API refused it, so nothing was spent."""
