@@ -167,7 +167,7 @@ class StemApi:
         retry = _retry_after(headers, envelope)
         code = envelope.code if envelope.code != 200 else status
         text = self._scrub(envelope.message or f"HTTP {status}")
-        raise ApiError(code, text, retry_after_s=retry, http_status=status)
+        raise ApiError(code, text, retry_after_s=retry, http_status=status, envelope=True)
 
     def _scrub(self, text: str) -> str:
         # Servers echo odd things back. Tiny keys are test keys, and scrubbing them mangles text.

@@ -7,12 +7,16 @@ class UserError(Exception):
     """Text meant for the person who invoked a command; shown privately, never logged."""
 
 
-# ApiError.code values that are ours, not the API's: no usable reply came back.
-NO_REPLY = 0  # connection refused/reset, timeout
-BAD_REPLY = 1  # a reply that is not the documented JSON envelope
+# ApiError.code values that are ours, not the API's: no usable reply came back. Negative, so
+# they can never collide with a code the API sends (0 and 1 included).
+NO_REPLY = -1  # connection refused/reset, timeout
+BAD_REPLY = -2  # a reply that is not the documented JSON envelope
 
 TRANSIENT_CODES = frozenset({NO_REPLY, BAD_REPLY, 429, 455, 500, 502, 503, 504})
 PAUSE_CODES = frozenset({429, 455})  # the whole API wants us to slow down
+# Envelope codes that prove CreateTask made nothing (docs/crun-api.md, "What an answer proves
+# about money"). Anything else, 5xx and unknown codes included, may have created and charged.
+REFUSAL_CODES = frozenset({401, 402, 404, 422, 429, 455, 505})
 
 _USER_TEXT = {
     401: "The bot's API key is missing or invalid. Please tell a server admin.",
@@ -38,12 +42,19 @@ class ApiError(Exception):
         *,
         retry_after_s: float | None = None,
         http_status: int | None = None,
+        envelope: bool = False,
     ) -> None:
         super().__init__(f"crun API error {code}: {message}")
         self.code = code
         self.message = message
         self.retry_after_s = retry_after_s
         self.http_status = http_status
+        self.envelope = envelope  # the code came from the API's own {code, message, data} body
+
+    @property
+    def proves_nothing_made(self) -> bool:
+        """For CreateTask: this answer proves no job was created, so nothing was charged."""
+        return self.envelope and self.code in REFUSAL_CODES
 
     @property
     def transient(self) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.api import MusicTask, Song, StemApi
-from bot.errors import BAD_REPLY, NO_REPLY, ApiError, UnconfirmedSubmission, UserError
+from bot.errors import ApiError, UnconfirmedSubmission, UserError
 from bot.jobs import Delivery, Job, JobState, Mode, RemoteState
 from bot.store import JobStore
 
@@ -196,7 +196,7 @@ class SubmitService:
             )
         except ApiError as exc:
             await self._fail_submission(job, exc)
-            if exc.code in (NO_REPLY, BAD_REPLY):
+            if not exc.proves_nothing_made:
                 raise UnconfirmedSubmission(
                     exc.code, exc.message, http_status=exc.http_status
                 ) from exc
@@ -212,7 +212,7 @@ class SubmitService:
         return job
 
     async def _fail_submission(self, job: Job, exc: ApiError) -> None:
-        if exc.code in (NO_REPLY, BAD_REPLY):
+        if not exc.proves_nothing_made:
             # The request may have reached the API and been charged; we cannot know.
             reason = UnconfirmedSubmission.TEXT
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import ApiError, UserError
+from bot.errors import ApiError, UnconfirmedSubmission, UserError
 from bot.jobs import Delivery, JobState, Mode
 from bot.sandbox import Fault
 from bot.service import Outcome, Request, clean_song_id
@@ -108,18 +108,33 @@ async def test_simultaneous_identical_requests_pay_once(rig: Rig) -> None:
 
 
 async def test_a_refused_create_task_is_reported_and_never_resent(rig: Rig) -> None:
-    rig.sandbox.inject("CreateTask", Fault("code", code=500))
+    rig.sandbox.inject("CreateTask", Fault("code", code=402))
 
     with pytest.raises(ApiError) as caught:
         await rig.engine.service.submit(req())
     await rig.settle()
 
-    assert caught.value.code == 500
+    assert caught.value.code == 402
+    assert not isinstance(caught.value, UnconfirmedSubmission)
     assert rig.sandbox.calls["CreateTask"] == 1
     [job] = [j for j in [await rig.engine.store.get(1)] if j]
-    assert job.state == JobState.FAILED and "temporary failure" in (job.error or "")
+    assert job.state == JobState.FAILED and "out of credits" in (job.error or "")
     assert rig.recorder.calls == []  # the requester read it in the reply already
     assert await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger") == 0
+
+
+@pytest.mark.parametrize("code", [500, 501, 502, 503, 504, 522, 999])
+async def test_an_ambiguous_create_task_error_is_unconfirmed_and_keeps_the_charge(
+    rig: Rig, code: int
+) -> None:
+    rig.sandbox.inject("CreateTask", Fault("code", code=code))
+
+    with pytest.raises(UnconfirmedSubmission):
+        await rig.engine.service.submit(req())
+    await rig.settle()
+
+    assert rig.sandbox.calls["CreateTask"] == 1
+    assert await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger") == 1
 
 
 async def test_an_unanswered_create_task_says_it_may_have_been_charged(rig: Rig) -> None:

@@ -132,7 +132,7 @@ async def test_taskinfo_faults_lose_nothing_repeat_no_create_and_keep_the_budget
 
 CREATE_FAULTS = (
     (Fault("code", 402), _USER_TEXT[402]),
-    (Fault("code", 500), _USER_TEXT[500]),
+    (Fault("code", 500), UnconfirmedSubmission.TEXT),
     (Fault("code", 429, retry_after_s=2.0), _USER_TEXT[429]),
     (Fault("code", 455, http_status=200), _USER_TEXT[455]),
     (Fault("code", 422, message="suno_id not found in task"),
@@ -165,7 +165,7 @@ async def test_a_failed_create_task_reaches_its_requester_as_a_clear_message_onc
         assert [j.state for j in jobs] == [JobState.FAILED] * len(CREATE_FAULTS)
         assert rig.recorder.calls == []  # told in the command's reply, not told again later
         charged = await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger")
-        assert charged == 3  # only the unconfirmed ones stay on the books
+        assert charged == 4  # only the unconfirmed ones stay on the books
 
 
 async def test_a_reset_status_check_is_sent_once_as_the_budget_counted_it(tmp_path: Path) -> None:
