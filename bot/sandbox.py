@@ -79,15 +79,12 @@ class Sandbox:
         model: str = DEFAULT_MODEL,
         dialect: str | Dialect = "snake",
     ) -> None:
-        self.dialect = dialect_named(dialect)  # how TaskInfo words its answers
         self.clock = clock
         self.duration_s = duration_s or DURATION_S.__getitem__
         self.api_key = api_key  # None: any non-empty key is accepted
         self.balance = balance
         self.model = model
-        self.status_word = self.dialect.word(RemoteState.SUCCEEDED)
-        self.running_word = self.dialect.word(RemoteState.RUNNING)
-        self.failed_word = self.dialect.word(RemoteState.FAILED)
+        self.use_dialect(dialect)
         self.calls: Counter[str] = Counter()
         self.create_requests: list[dict[str, Any]] = []
         self.separations: dict[str, SandboxSeparation] = {}
@@ -101,6 +98,13 @@ class Sandbox:
             self.add_music_task(music_task_id, list(songs), status=status)
         for code in sorted(DEMO_ERROR_CODES | DEMO_AFTER_CODES):  # CreateTask answers `code`
             self.add_music_task(f"{DEMO_ERROR_PREFIX}{code}", [("demo-song-1", f"Error {code}")])
+
+    def use_dialect(self, dialect: str | Dialect) -> None:
+        """Word every answer from now on in `dialect` (a name from DIALECTS, or your own)."""
+        self.dialect = dialect_named(dialect)
+        self.status_word = self.dialect.word(RemoteState.SUCCEEDED)
+        self.running_word = self.dialect.word(RemoteState.RUNNING)
+        self.failed_word = self.dialect.word(RemoteState.FAILED)
 
     def add_music_task(
         self,
