@@ -36,14 +36,18 @@ from bot.sandbox_data import (
     endpoint_name,
     error_reply,
     json_body,
-    music_task_data,
     proxy_page,
     reply,
-    separation_data,
     stem_paths,
     validate_create,
 )
-from bot.sandbox_dialects import DIALECTS, Dialect, dialect_named
+from bot.sandbox_dialects import (
+    DIALECTS,
+    Dialect,
+    dialect_named,
+    music_task_data,
+    separation_data,
+)
 
 __all__ = [
     "DIALECTS",

@@ -12,7 +12,6 @@ from typing import Any, Literal
 from aiohttp import web
 
 from bot.jobs import Mode, RemoteState, parse_remote_state
-from bot.sandbox_dialects import Dialect, camel_media, listed_media
 
 DEFAULT_MODEL = "suno/vocal-separatio"
 MUSIC_MODEL = "suno/music-generate"
@@ -209,74 +208,6 @@ def stem_paths(remote_id: str, mode: Mode, expires: int) -> dict[str, str]:
         signature = (digest * 4)[:240]
         paths[key] = f"/files/{remote_id}/{name}.mp3?Expires={expires}&Signature={signature}"
     return paths
-
-
-def separation_data(
-    sep: SandboxSeparation, status: str, model: str, origin: str, dialect: Dialect
-) -> object:
-    """TaskInfo `data` for a separation, shaped as the doc shows it, in `dialect`."""
-    done_at = sep.finished_at
-    result: object = None
-    if sep.state is RemoteState.SUCCEEDED:
-        result = {"media_info": _media_info(sep, origin, dialect)}
-    elif sep.state is RemoteState.FAILED:
-        result = {"message": sep.message}
-    return {
-        "task_id": sep.remote_id,
-        "provider": "Suno",
-        "model_version": "suno-vocal-separation",
-        "status": status,
-        "param": {
-            "model": model,
-            "callback_url": sep.callback_url,
-            "input": {"task_id": sep.music_task_id, "suno_id": sep.song_id, "mode": sep.mode.value},
-        },
-        "create_at": int(sep.created_at),
-        "result": result,
-        "duration_s": None if done_at is None else round(done_at - sep.created_at, 3),
-        "complete_at": None if done_at is None else int(done_at),
-        "credits": None if done_at is None else sep.credits,
-        "source": "api",
-    }
-
-
-def _media_info(sep: SandboxSeparation, origin: str, dialect: Dialect) -> object:
-    urls = {key: origin + path for key, path in sep.stems.items()}
-    if dialect.stems == "camel":
-        return camel_media(urls, _song_file(origin, sep.music_task_id, sep.song_id, "mp3"))
-    if dialect.stems == "list":
-        return listed_media(urls, sep.remote_id, 150.0)
-    media: dict[str, object] = dict(urls)
-    if NESTED_KEY in media:
-        media[NESTED_KEY] = {"url": media[NESTED_KEY], "format": "mp3"}
-    return media
-
-
-def _song_file(origin: str, music_task_id: str, song_id: str, ext: str) -> str:
-    return f"{origin}/files/{music_task_id}/{song_id}.{ext}"
-
-
-def music_task_data(task: SandboxMusicTask, origin: str, dialect: Dialect) -> object:
-    """TaskInfo `data` for a Suno music task; songs only once it finished."""
-    prefix = dialect.song_url_prefix
-    songs = [
-        {
-            dialect.song_id_key: song_id,
-            "title": title,
-            "duration": 150.0 + 17.3 * index,
-            f"{prefix}audio_url": _song_file(origin, task.music_task_id, song_id, "mp3"),
-            f"{prefix}image_url": _song_file(origin, task.music_task_id, song_id, "jpeg"),
-        }
-        for index, (song_id, title) in enumerate(task.songs)
-    ]
-    return {
-        "task_id": task.music_task_id,
-        "provider": "Suno",
-        "status": dialect.music_word(task.status),
-        "param": {"model": task.model, "input": {"mode": "simple", "prompt": "a sandbox song"}},
-        "create_at": int(task.created_at),
-        "result": {"suno_data": songs} if task.finished else None,
-    }
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
