@@ -47,8 +47,9 @@ class MusicTask:
     provider: str | None
     model: str | None
     songs: tuple[Song, ...]
-    # False when suno_data lists items but none has an id we can read: the song check is then
-    # left to the API (its 422 proves nothing was made), never refused on our own.
+    # False when no song could be read: items without a readable id, or no list where we look
+    # (a finished task holds songs). The song check is then left to the API (its 422 proves
+    # nothing was made), never refused on our own.
     songs_readable: bool = True
 
     def song(self, song_id: str) -> Song | None:
@@ -164,7 +165,7 @@ def parse_music_task(music_task_id: str, reply_data: object) -> MusicTask:
         provider=_text(data.get("provider")),
         model=_text(field_of(data.get("param"), "model")),
         songs=songs,
-        songs_readable=bool(songs) or not items,
+        songs_readable=bool(songs),
     )
 
 

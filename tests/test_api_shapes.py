@@ -134,11 +134,18 @@ async def test_a_music_task_with_an_unfamiliar_word_but_songs_is_finished() -> N
     assert task.state is RemoteState.SUCCEEDED
 
 
-async def test_a_song_list_without_readable_ids_is_marked_unreadable() -> None:
-    songs = [{"clip": {"uuid": "c1"}, "title": "Clip"}, {"id": 7}]
-    async with canned_api(200, task_info("success", {"suno_data": songs})) as api:
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"suno_data": [{"clip": {"uuid": "c1"}, "title": "Clip"}, {"id": 7}]},
+        {"suno_data": []},
+        {"sunoData": [{"id": "c1"}]},  # a list where we don't look: we can't read it either
+    ],
+)
+async def test_a_song_list_without_readable_ids_is_marked_unreadable(result: object) -> None:
+    async with canned_api(200, task_info("success", result)) as api:
         task = await api.music_task("m1")
-    async with canned_api(200, task_info("success", {"suno_data": []})) as api:
-        empty = await api.music_task("m1")
+    async with canned_api(200, task_info("success", {"suno_data": [{"id": "c1"}]})) as api:
+        readable = await api.music_task("m1")
     assert (task.songs, task.songs_readable) == ((), False)
-    assert empty.songs_readable  # nothing listed is not the same as unreadable
+    assert readable.songs_readable
