@@ -12,7 +12,7 @@ import pytest
 
 from bot.jobs import JobState, Mode
 from bot.sandbox import DIALECTS, Dialect
-from tests.bot_world import World, bot_world, button_id
+from tests.bot_world import SLOW_S, World, bot_world, button_id
 from tests.standin import Message
 
 TWO = ["Vocals", "Instrumental"]
@@ -125,3 +125,18 @@ async def test_song_titles_listed_in_a_refusal_are_escaped(tmp_path: Path) -> No
         assert "[x](" not in refused.content and "\\`tick" in refused.content
         assert not refused.pings_everyone and not refused.pinged_user_ids
         assert world.creates() == 0
+
+
+async def test_a_reseller_failure_word_is_told_at_once_with_its_reason(tmp_path: Path) -> None:
+    async with bot_world(tmp_path, duration_s=SLOW_S) as world:
+        world.sandbox.use_dialect("reseller")
+        asked = await world.separate(world.alice)
+        await asked.wait_original(lambda m: bool(m.embeds))
+
+        world.sandbox.finish(await world.remote_id(1), success=False, message="no vocals found")
+        told = await world.result()
+
+        assert "no vocals found" in told.text
+        assert (await world.job(1)).state is JobState.FAILED  # not TIMED_OUT at the deadline
+        assert told.pinged_user_ids == {world.alice.id}
+        assert world.standin.errors == []
