@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("check", help="check the settings, database, API key and Discord token")
     sandbox = commands.add_parser("sandbox", help="serve the loopback imitation of the crun API")
     sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--dialect", choices=["snake", "camel", "list", "reseller"],
+                         default="snake", help="the documented shape its answers take")
     jobs = commands.add_parser("jobs", help="list jobs from the database, or show one")
     jobs.add_argument("job_id", nargs="?", type=int, help="show this job in full")
     jobs.add_argument("--state", choices=[s.value for s in JobState])
@@ -64,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         _configure_logging("info")
         try:
-            asyncio.run(run_forever(args.port))
+            asyncio.run(run_forever(args.port, dialect=args.dialect))
         except KeyboardInterrupt:
             pass
         return 0

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import NamedTuple
 
 import aiohttp
+from yarl import URL
 
+from bot import wire
 from bot.errors import BAD_REPLY, NO_REPLY, ApiError
 from bot.jobs import Mode
 from bot.replies import (
@@ -18,7 +16,6 @@ from bot.replies import (
     Separation,
     Song,
     field_of,
-    number,
     parse_music_task,
     parse_separation,
     parse_stems,
@@ -33,15 +30,6 @@ CREATE_PATH = "/api/v1/client/job/CreateTask"
 TASK_INFO_PATH = "/api/v1/client/job/TaskInfo"
 BALANCE_PATH = "/api/v1/client/account/balance"
 ESTIMATE_PATH = "/api/v1/client/job/estimate-credits"
-
-class _Envelope(NamedTuple):
-    """The documented reply body: {code, message, data}."""
-
-    code: int
-    message: str
-    data: object
-    retry_after_s: float | None  # not documented, but cheap to honour if it shows up
-
 
 class _NotEnvelope(ApiError):
     """An error reply whose body is not the API's envelope (a proxy page, a bare 404)."""
@@ -118,7 +106,7 @@ class StemApi:
         *,
         params: Mapping[str, str] | None = None,
         payload: object = None,
-    ) -> _Envelope:
+    ) -> wire.Envelope:
         try:
             reply = await self._send(method, path, params, payload)
         except ApiError as exc:
@@ -130,7 +118,7 @@ class StemApi:
 
     async def _send(
         self, method: str, path: str, params: Mapping[str, str] | None, payload: object
-    ) -> _Envelope:
+    ) -> wire.Envelope:
         try:
             async with self._session.request(
                 method,
@@ -139,32 +127,35 @@ class StemApi:
                 json=payload,
                 headers={"x-api-key": self._api_key},
                 timeout=self._timeout,
-                middlewares=(_one_attempt(),),
+                middlewares=(wire.one_attempt(URL(self._base_url)),),
             ) as resp:
                 # The body decides success, so read it before looking at anything else.
-                raw = await resp.read()
+                raw = await wire.read_bounded(resp)
                 status, headers = resp.status, resp.headers
         except TimeoutError:
             text = f"{method} {path}: no reply within {self._timeout.total} s"
             raise ApiError(NO_REPLY, text) from None
+        except wire.RedirectRefused as exc:
+            raise ApiError(BAD_REPLY, self._scrub(f"{method} {path}: {exc}")) from None
         except aiohttp.ClientError as exc:
             # `from None`: the chained exception's text is not ours to vouch for (no key in it).
             text = self._scrub(f"{method} {path}: {type(exc).__name__}: {exc}")
             raise ApiError(NO_REPLY, text) from None
         return self._unwrap(status, headers, raw)
 
-    def _unwrap(self, status: int, headers: Mapping[str, str], raw: bytes) -> _Envelope:
-        envelope = _envelope(raw)
+    def _unwrap(self, status: int, headers: Mapping[str, str], raw: bytes | None) -> wire.Envelope:
+        envelope = wire.envelope(raw) if raw is not None else None
         ok_http = 200 <= status < 300
         if envelope is None:
             if ok_http:
-                raise ApiError(BAD_REPLY, f"HTTP {status}: not a JSON envelope", http_status=status)
-            retry = _retry_after(headers, None)
-            text = self._scrub(f"HTTP {status}: {_snippet(raw)}")
+                what = "not a JSON envelope" if raw is not None else "reply over 1 MiB"
+                raise ApiError(BAD_REPLY, f"HTTP {status}: {what}", http_status=status)
+            retry = wire.retry_after(headers, None)
+            text = self._scrub(f"HTTP {status}: {wire.snippet(raw)}")
             raise _NotEnvelope(status, text, retry_after_s=retry, http_status=status)
         if ok_http and envelope.code == 200:
             return envelope
-        retry = _retry_after(headers, envelope)
+        retry = wire.retry_after(headers, envelope)
         code = envelope.code if envelope.code != 200 else status
         text = self._scrub(envelope.message or f"HTTP {status}")
         raise ApiError(code, text, retry_after_s=retry, http_status=status, envelope=True)
@@ -178,71 +169,7 @@ class StemApi:
             self._on_call(endpoint, code)
 
 
-def _one_attempt() -> aiohttp.ClientMiddlewareType:
-    """Each call reaches the API at most once, as the request budget counted it.
-
-    aiohttp resends an idempotent GET by itself when a connection is reset; here a second
-    attempt fails instead, and the caller sees NO_REPLY and backs off like any lost reply.
-    """
-    attempts = 0
-
-    async def middleware(
-        request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
-    ) -> aiohttp.ClientResponse:
-        nonlocal attempts
-        attempts += 1
-        if attempts > 1:
-            raise aiohttp.ClientConnectionError("connection lost; not resending on our own")
-        return await handler(request)
-
-    return middleware
-
-
 def _wire_input(music_task_id: str, song_id: str, mode: Mode) -> dict[str, str]:
     return {"task_id": music_task_id, "suno_id": song_id, "mode": mode.value}
 
 
-def _envelope(raw: bytes) -> _Envelope | None:
-    """The body as the documented envelope, or None when it is something else."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(body, dict):
-        return None
-    code = body.get("code")
-    if isinstance(code, str) and code.strip().isdigit():
-        code = int(code)
-    if not isinstance(code, int) or isinstance(code, bool):
-        return None
-    message, data = body.get("message"), body.get("data")
-    retry = number(body.get("retry_after"))
-    retry = retry if retry is not None else number(field_of(data, "retry_after"))
-    return _Envelope(code, message if isinstance(message, str) else "", data, retry)
-
-
-def _retry_after(headers: Mapping[str, str], envelope: _Envelope | None) -> float | None:
-    header = headers.get("Retry-After")
-    seconds = _parse_retry_after(header) if header is not None else None
-    if seconds is None and envelope is not None:
-        return envelope.retry_after_s
-    return seconds
-
-
-def _parse_retry_after(value: str) -> float | None:
-    """Retry-After is either delta-seconds or an HTTP-date (RFC 9110 10.2.3)."""
-    seconds = number(value.strip())
-    if seconds is not None:
-        return max(seconds, 0.0)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
-
-
-def _snippet(raw: bytes, limit: int = 200) -> str:
-    text = " ".join(raw.decode("utf-8", errors="replace").split())
-    return text[:limit] if text else "(empty body)"

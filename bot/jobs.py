@@ -91,10 +91,21 @@ _STATUS_WORDS = {
 
 
 def parse_remote_state(raw: object) -> RemoteState:
-    """Map the API's status word to a RemoteState; anything new is UNKNOWN, not an error."""
+    """Map the API's status word to a RemoteState; anything new is UNKNOWN, not an error.
+
+    Case never matters (resellers say PENDING, SUCCESS). A word that says it failed
+    (GENERATE_AUDIO_FAILED, CREATE_TASK_FAILED, internal_error) is a failure at once, so the
+    member hears it now rather than at the deadline. Whether an unfamiliar word is a success is
+    decided by the reply's parser, from what the result carries.
+    """
     if not isinstance(raw, str):
         return RemoteState.UNKNOWN
-    return _STATUS_WORDS.get(raw.strip().lower(), RemoteState.UNKNOWN)
+    word = raw.strip().lower()
+    if word in _STATUS_WORDS:
+        return _STATUS_WORDS[word]
+    if "fail" in word or "error" in word:
+        return RemoteState.FAILED
+    return RemoteState.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -129,10 +140,17 @@ STEM_ORDER = (
 
 _LABEL_OVERRIDES = {"vocal": "Vocals", "fx": "FX / other", "origin": "Original mix"}
 
+# The original mix some resellers return beside the stems (`originUrl`): the song itself, so it
+# is never listed as a stem (docs/crun-api.md).
+NOT_STEMS = frozenset({"origin", "original", "original_mix"})
+
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
 
 def stem_name(key: str) -> str:
-    """`backing_vocals_url` -> `backing_vocals`."""
-    name = key.strip().lower()
+    """`backing_vocals_url`, `backingVocalsUrl` or "Backing Vocals" -> `backing_vocals`."""
+    name = _CAMEL_HUMP.sub("_", key.strip()).lower()
+    name = re.sub(r"[^a-z0-9]+", "_", name).strip("_")
     for suffix in ("_audio_url", "_url", "_audio"):
         if name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]

@@ -10,7 +10,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.errors import BAD_REPLY, ApiError
-from bot.jobs import RemoteState, Stem, parse_remote_state, stem_label, stem_sort_key
+from bot.jobs import (
+    NOT_STEMS,
+    RemoteState,
+    Stem,
+    parse_remote_state,
+    stem_label,
+    stem_name,
+    stem_sort_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +47,10 @@ class MusicTask:
     provider: str | None
     model: str | None
     songs: tuple[Song, ...]
+    # False when no song could be read: items without a readable id, or no list where we look
+    # (a finished task holds songs). The song check is then left to the API (its 422 proves
+    # nothing was made), never refused on our own.
+    songs_readable: bool = True
 
     def song(self, song_id: str) -> Song | None:
         return next((s for s in self.songs if s.song_id == song_id), None)
@@ -46,7 +58,8 @@ class MusicTask:
 
 @dataclass(frozen=True)
 class Separation:
-    """A separation task, as TaskInfo shows it. A success without stems reads as FAILED."""
+    """A separation task, as TaskInfo shows it. A success may carry no stems (yet): the
+    scheduler re-polls it a few times before failing it with NO_STEMS."""
 
     remote_id: str
     state: RemoteState
@@ -68,7 +81,7 @@ def number(value: object) -> float | None:
         return None
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # a 400-digit integer is not a number we can use
         return None
     return number if math.isfinite(number) else None
 
@@ -93,16 +106,17 @@ def _task_data(data: object) -> tuple[dict[str, Any], str, RemoteState]:
 
 
 def parse_separation(remote_id: str, reply_data: object, reply_message: str) -> Separation:
-    """A separation's TaskInfo; a success without stems reads as FAILED."""
+    """A separation's TaskInfo, judged by what it carries as much as by its status word."""
     data, raw_status, state = _task_data(reply_data)
     result = data.get("result")
-    stems: tuple[Stem, ...] = ()
+    stems = parse_stems(_stem_source(result)) if state is not RemoteState.FAILED else ()
+    if state is RemoteState.UNKNOWN and stems:
+        # An unfamiliar word (CALLBACK_EXCEPTION, a reseller's own) with stems is done.
+        state = RemoteState.SUCCEEDED
+    if state is not RemoteState.SUCCEEDED:
+        stems = ()
     error = None
-    if state is RemoteState.SUCCEEDED:
-        stems = parse_stems(field_of(result, "media_info"))
-        if not stems:
-            state, error = RemoteState.FAILED, NO_STEMS
-    elif state is RemoteState.FAILED:
+    if state is RemoteState.FAILED:
         fallback = reply_message if reply_message.lower() not in ("", "success") else None
         error = _text(field_of(result, "message")) or fallback or "separation failed"
     return Separation(
@@ -114,6 +128,13 @@ def parse_separation(remote_id: str, reply_data: object, reply_message: str) -> 
         credits=number(data.get("credits")),
         completed_at=_timestamp(data.get("complete_at")),
     )
+
+
+def _stem_source(result: object) -> object:
+    """Where the stems are: `result.media_info` (an object or a list), or a bare list."""
+    if isinstance(result, list):
+        return result
+    return field_of(result, "media_info")
 
 
 def _timestamp(value: object) -> datetime | None:
@@ -134,46 +155,75 @@ def parse_music_task(music_task_id: str, reply_data: object) -> MusicTask:
         items = []
     if not isinstance(items, list):
         raise ApiError(BAD_REPLY, "TaskInfo result.suno_data is not a list")
+    songs = tuple(song for item in items if (song := _song(item)) is not None)
+    if state is RemoteState.UNKNOWN and items:
+        state = RemoteState.SUCCEEDED  # an unfamiliar word, but the songs are there: finished
     return MusicTask(
         music_task_id=_text(data.get("task_id")) or music_task_id,
         state=state,
         raw_status=raw_status,
         provider=_text(data.get("provider")),
         model=_text(field_of(data.get("param"), "model")),
-        songs=tuple(song for item in items if (song := _song(item)) is not None),
+        songs=songs,
+        songs_readable=bool(songs),
     )
 
 
 def _song(item: object) -> Song | None:
-    song_id = _text(field_of(item, "suno_id"))
+    """One suno_data item: crun integrators call its id `suno_id`; Suno and resellers `id`."""
+    song_id = _text(field_of(item, "suno_id")) or _text(field_of(item, "id"))
     if song_id is None:
-        log.warning("ignoring a suno_data item without a suno_id")
+        log.warning("ignoring a suno_data item without a readable song id")
         return None
     return Song(
         song_id=song_id,
         title=(_text(field_of(item, "title")) or "").strip() or UNTITLED,
         duration_s=number(field_of(item, "duration")),
-        audio_url=_text(field_of(item, "suno_audio_url")),
-        image_url=_text(field_of(item, "suno_image_url")),
+        audio_url=_either(item, "suno_audio_url", "audio_url"),
+        image_url=_either(item, "suno_image_url", "image_url"),
     )
 
 
+def _either(item: object, *names: str) -> str | None:
+    return next((text for name in names if (text := _text(field_of(item, name)))), None)
+
+
 def parse_stems(media_info: object) -> tuple[Stem, ...]:
-    """Every stem URL in `media_info`, whatever its keys, in a musician's order, no repeats."""
-    if not isinstance(media_info, dict):
+    """Every stem URL, whatever the shape, in a musician's order, no repeats.
+
+    Shapes: an object of `<name>_url` / `<name>Url` keys (a value may be an object carrying
+    `url` or `audio_url`; nulls are skipped), or a list of `{audio_url, stem_type_group_name}`.
+    The original mix (`originUrl`) is the song itself and is left out.
+    """
+    if isinstance(media_info, dict):
+        found = [_keyed_stem(key, value) for key, value in media_info.items()]
+    elif isinstance(media_info, list):
+        found = [_listed_stem(index, item) for index, item in enumerate(media_info, 1)]
+    else:
         return ()
-    found = []
-    for key, value in media_info.items():
-        url = _stem_url(value)
-        if isinstance(key, str) and url is not None:
-            found.append(Stem(key=key, label=stem_label(key), url=url))
     seen: set[str] = set()
     stems = []
-    for stem in sorted(found, key=stem_sort_key):
-        if stem.url not in seen:
+    for stem in sorted((s for s in found if s is not None), key=stem_sort_key):
+        if stem.url not in seen and stem_name(stem.key) not in NOT_STEMS:
             seen.add(stem.url)
             stems.append(stem)
     return tuple(stems)
+
+
+def _keyed_stem(key: object, value: object) -> Stem | None:
+    url = _stem_url(value)
+    if not isinstance(key, str) or url is None:
+        return None
+    return Stem(key=key, label=stem_label(key), url=url)
+
+
+def _listed_stem(index: int, item: object) -> Stem | None:
+    url = _stem_url(item)
+    if url is None:
+        return None
+    name = _either(item, "stem_type_group_name", "stem_type_name", "name", "type")
+    key = name.strip() if name and stem_name(name) else f"stem {index}"
+    return Stem(key=key, label=stem_label(key), url=url)
 
 
 def _stem_url(value: object) -> str | None:

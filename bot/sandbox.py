@@ -19,6 +19,7 @@ from bot.jobs import Mode, RemoteState
 from bot.sandbox_data import (
     CREDITS,
     DEFAULT_MODEL,
+    DEMO_AFTER_CODES,
     DEMO_ERROR_CODES,
     DEMO_ERROR_PREFIX,
     DURATION_S,
@@ -33,15 +34,24 @@ from bot.sandbox_data import (
     SandboxSeparation,
     apply_fault,
     endpoint_name,
+    error_reply,
     json_body,
-    music_task_data,
+    proxy_page,
     reply,
-    separation_data,
     stem_paths,
     validate_create,
 )
+from bot.sandbox_dialects import (
+    DIALECTS,
+    Dialect,
+    dialect_named,
+    music_task_data,
+    separation_data,
+)
 
 __all__ = [
+    "DIALECTS",
+    "Dialect",
     "Fault",
     "Sandbox",
     "SandboxMusicTask",
@@ -71,14 +81,14 @@ class Sandbox:
         balance: float = 1000.0,
         seed: int = 0,
         model: str = DEFAULT_MODEL,
+        dialect: str | Dialect = "snake",
     ) -> None:
         self.clock = clock
         self.duration_s = duration_s or DURATION_S.__getitem__
         self.api_key = api_key  # None: any non-empty key is accepted
         self.balance = balance
         self.model = model
-        self.status_word = "success"
-        self.running_word = "running"
+        self.use_dialect(dialect)
         self.calls: Counter[str] = Counter()
         self.create_requests: list[dict[str, Any]] = []
         self.separations: dict[str, SandboxSeparation] = {}
@@ -90,8 +100,15 @@ class Sandbox:
         self._callbacks: set[asyncio.Task[None]] = set()
         for music_task_id, status, songs in SEED_MUSIC_TASKS:
             self.add_music_task(music_task_id, list(songs), status=status)
-        for code in sorted(DEMO_ERROR_CODES):  # finished tasks whose CreateTask answers `code`
+        for code in sorted(DEMO_ERROR_CODES | DEMO_AFTER_CODES):  # CreateTask answers `code`
             self.add_music_task(f"{DEMO_ERROR_PREFIX}{code}", [("demo-song-1", f"Error {code}")])
+
+    def use_dialect(self, dialect: str | Dialect) -> None:
+        """Word every answer from now on in `dialect` (a name from DIALECTS, or your own)."""
+        self.dialect = dialect_named(dialect)
+        self.status_word = self.dialect.word(RemoteState.SUCCEEDED)
+        self.running_word = self.dialect.word(RemoteState.RUNNING)
+        self.failed_word = self.dialect.word(RemoteState.FAILED)
 
     def add_music_task(
         self,
@@ -147,7 +164,7 @@ class Sandbox:
     def _status(self, sep: SandboxSeparation) -> str:
         if sep.state is RemoteState.RUNNING:
             return self.running_word
-        return self.status_word if sep.state is RemoteState.SUCCEEDED else "failed"
+        return self.status_word if sep.state is RemoteState.SUCCEEDED else self.failed_word
 
     # -- callbacks: fire and forget, like the real thing (no retries, no signature)
 
@@ -197,14 +214,16 @@ class Sandbox:
         async def wrapped(request: web.Request) -> web.StreamResponse:
             self.calls[name] += 1
             fault = self._next_fault(name)
-            if fault is not None:
+            if fault is not None and fault.kind != "after":
                 faulted = await apply_fault(fault, request)
                 if faulted is not None:
                     return faulted
             try:
-                return await handler(request)
+                answer = await handler(request)
             except Refusal as exc:
-                return reply(exc.code, exc.message, retry_after_s=exc.retry_after_s)
+                answer = reply(exc.code, exc.message, retry_after_s=exc.retry_after_s)
+            # "after": the call was handled (and charged) all the same; the answer is lost.
+            return answer if fault is None or fault.kind != "after" else error_reply(fault)
 
         return wrapped
 
@@ -239,6 +258,8 @@ class Sandbox:
             remote_id, music_task_id, song_id, mode, now, now + self.duration_s(mode),
             callback if isinstance(callback, str) else None, credits,
         )  # fmt: skip
+        if music_task_id.removeprefix(DEMO_ERROR_PREFIX) in {str(c) for c in DEMO_AFTER_CODES}:
+            return proxy_page(int(music_task_id.removeprefix(DEMO_ERROR_PREFIX)))
         return reply(200, "success", {"task_id": remote_id})
 
     async def _task_info(self, request: web.Request) -> web.StreamResponse:
@@ -249,9 +270,9 @@ class Sandbox:
         self.due()
         origin = str(request.url.origin())
         if (sep := self.separations.get(task_id)) is not None:
-            data = separation_data(sep, self._status(sep), self.model, origin)
+            data = separation_data(sep, self._status(sep), self.model, origin, self.dialect)
         elif (task := self.music_tasks.get(task_id)) is not None:
-            data = music_task_data(task, origin)
+            data = music_task_data(task, origin, self.dialect)
         else:
             raise Refusal(404)
         return reply(200, "success", data)
@@ -348,8 +369,9 @@ async def serve(sandbox: Sandbox, host: str = LOOPBACK, port: int = 0) -> Sandbo
     return SandboxServer(sandbox, runner, int(runner.addresses[0][1]))
 
 
-async def run_forever(port: int, host: str = LOOPBACK) -> None:
-    """Serve a fresh sandbox until cancelled."""
-    async with await serve(Sandbox(), host, port) as server:
-        log.info("sandbox crun API at %s (accepts any non-empty x-api-key)", server.base_url)
+async def run_forever(port: int, host: str = LOOPBACK, dialect: str = "snake") -> None:
+    """Serve a fresh sandbox, answering in `dialect`, until cancelled."""
+    async with await serve(Sandbox(dialect=dialect), host, port) as server:
+        log.info("sandbox crun API at %s (accepts any non-empty x-api-key; %s dialect)",
+                 server.base_url, dialect)
         await asyncio.Event().wait()

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, Literal
 
 from aiohttp import web
@@ -39,6 +40,9 @@ NESTED_KEY = "synth_url"  # served as {"url": ...}: clients must not assume flat
 DEMO_ERROR_PREFIX = "demo-error-"
 DEMO_ERROR_CODES = frozenset({401, 402, 404, 422, 429, 455, 500, 501, 505})
 DEMO_RETRY_AFTER_S = 2.0
+# CreateTask on "demo-error-<code>" for these codes creates and charges the separation, then
+# answers with a proxy's HTML page: the answer proves nothing about money (issue 9, case 1).
+DEMO_AFTER_CODES = frozenset({502})
 
 MESSAGES = {
     401: "invalid api key",
@@ -71,19 +75,28 @@ SEED_MUSIC_TASKS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
 ENDPOINTS = ("CreateTask", "TaskInfo", "balance", "estimate-credits")
 FAILED = "separation failed"
 MALFORMED_BODY = '{"code": 200, "data": '
+PROXY_PAGE = (
+    "<html><head><title>{code} {reason}</title></head><body><center><h1>{code} {reason}</h1>"
+    "</center><hr><center>nginx</center></body></html>"
+)
 FAKE_AUDIO = b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" * 8
 
 
 @dataclass
 class Fault:
-    """One scripted misbehaviour. http_status None mirrors code; 200 gives "error in a 200"."""
+    """One scripted misbehaviour. http_status None mirrors code; 200 gives "error in a 200".
 
-    kind: Literal["code", "timeout", "malformed", "reset"]
+    "after" handles the call first (CreateTask creates and charges), then answers with the
+    error anyway, as a proxy that gave up late would. `html` sends a proxy's page, not an envelope.
+    """
+
+    kind: Literal["code", "timeout", "malformed", "reset", "after"]
     code: int = 500
     http_status: int | None = None
     retry_after_s: float | None = None
     message: str | None = None
     delay_s: float = 30.0  # how long a "timeout" hangs before answering normally
+    html: bool = False
 
 
 @dataclass
@@ -96,7 +109,9 @@ class SandboxMusicTask:
 
     @property
     def finished(self) -> bool:
-        return parse_remote_state(self.status) is RemoteState.SUCCEEDED
+        """Done, under any word that doesn't say pending, running or failed (a reseller's own)."""
+        unfinished = (RemoteState.PENDING, RemoteState.RUNNING, RemoteState.FAILED)
+        return parse_remote_state(self.status) not in unfinished
 
 
 @dataclass
@@ -195,58 +210,6 @@ def stem_paths(remote_id: str, mode: Mode, expires: int) -> dict[str, str]:
     return paths
 
 
-def separation_data(sep: SandboxSeparation, status: str, model: str, origin: str) -> object:
-    """TaskInfo `data` for a separation, shaped as the doc shows it."""
-    done_at = sep.finished_at
-    result: object = None
-    if sep.state is RemoteState.SUCCEEDED:
-        media: dict[str, object] = {key: origin + path for key, path in sep.stems.items()}
-        if NESTED_KEY in media:
-            media[NESTED_KEY] = {"url": media[NESTED_KEY], "format": "mp3"}
-        result = {"media_info": media}
-    elif sep.state is RemoteState.FAILED:
-        result = {"message": sep.message}
-    return {
-        "task_id": sep.remote_id,
-        "provider": "Suno",
-        "model_version": "suno-vocal-separation",
-        "status": status,
-        "param": {
-            "model": model,
-            "callback_url": sep.callback_url,
-            "input": {"task_id": sep.music_task_id, "suno_id": sep.song_id, "mode": sep.mode.value},
-        },
-        "create_at": int(sep.created_at),
-        "result": result,
-        "duration_s": None if done_at is None else round(done_at - sep.created_at, 3),
-        "complete_at": None if done_at is None else int(done_at),
-        "credits": None if done_at is None else sep.credits,
-        "source": "api",
-    }
-
-
-def music_task_data(task: SandboxMusicTask, origin: str) -> object:
-    """TaskInfo `data` for a Suno music task; songs only once it succeeded."""
-    songs = [
-        {
-            "suno_id": song_id,
-            "title": title,
-            "duration": 150.0 + 17.3 * index,
-            "suno_audio_url": f"{origin}/files/{task.music_task_id}/{song_id}.mp3",
-            "suno_image_url": f"{origin}/files/{task.music_task_id}/{song_id}.jpeg",
-        }
-        for index, (song_id, title) in enumerate(task.songs)
-    ]
-    return {
-        "task_id": task.music_task_id,
-        "provider": "Suno",
-        "status": task.status,
-        "param": {"model": task.model, "input": {"mode": "simple", "prompt": "a sandbox song"}},
-        "create_at": int(task.created_at),
-        "result": {"suno_data": songs} if task.finished else None,
-    }
-
-
 async def json_body(request: web.Request) -> dict[str, Any]:
     raw = await request.text()
     try:
@@ -267,6 +230,23 @@ async def apply_fault(fault: Fault, request: web.Request) -> web.StreamResponse 
         if request.transport is not None:
             request.transport.abort()
         return web.Response()  # never sent: the connection is already gone
+    return error_reply(fault)
+
+
+def error_reply(fault: Fault) -> web.Response:
+    """The error a "code" or "after" fault answers with: an envelope, or a proxy's HTML page."""
+    status = fault.code if fault.http_status is None else fault.http_status
+    if fault.html:
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Error"
+        page = PROXY_PAGE.format(code=status, reason=reason)
+        return web.Response(status=status, text=page, content_type="text/html")
     message = fault.message or MESSAGES.get(fault.code, "error")
     retry_after_s = fault.retry_after_s
     return reply(fault.code, message, http_status=fault.http_status, retry_after_s=retry_after_s)
+
+
+def proxy_page(code: int) -> web.Response:
+    return error_reply(Fault("after", code=code, html=True))

@@ -76,9 +76,30 @@ def clean_song_id(raw: str) -> str:
     return value
 
 
+SONGS_LISTED = 5  # a music task holds at most 2; a hostile reply must not overflow the message
+# Inline markup only: the list is one line, so line-start syntax (#, >, -) can't apply.
+_MARKUP = re.compile(r"([\\*_~`|\[\]<])")
+
+
+def inert(text: str, limit: int = 80) -> str:
+    """API text made plain for Discord: markdown escaped, mentions broken, one bounded line.
+
+    bot/ does not import discord, so this is a small cousin of the cog's `safe`.
+    """
+    line = " ".join(text.split())
+    line = line if len(line) <= limit else line[: limit - 1] + "…"
+    return _MARKUP.sub(r"\\\1", line).replace("@", "@\u200b")
+
+
+def _song_ref(song_id: str) -> str:
+    return f"`{song_id}`" if _ID.fullmatch(song_id) else inert(song_id)
+
+
 def describe_songs(task: MusicTask) -> str:
-    listed = ", ".join(f"`{s.song_id}` ({s.title})" for s in task.songs)
-    return listed or "no songs"
+    shown = task.songs[:SONGS_LISTED]
+    listed = ", ".join(f"{_song_ref(s.song_id)} ({inert(s.title)})" for s in shown)
+    more = len(task.songs) - len(shown)
+    return f"{listed} and {more} more" if more > 0 else listed or "no songs"
 
 
 class SubmitService:
@@ -105,7 +126,11 @@ class SubmitService:
         self._locks: dict[tuple[str, str, Mode], asyncio.Lock] = {}
 
     async def check_source(self, music_task_id: str, song_id: str) -> tuple[MusicTask, Song]:
-        """Free TaskInfo: the music task exists, is a finished Suno task, and holds the song."""
+        """Free TaskInfo: the music task exists, is a finished Suno task, and holds the song.
+
+        Where the song list can't be read, the song check is left to the API: its 422 proves
+        nothing was made. A look-up that can't read the list never refuses on its own.
+        """
         try:
             task = await self._api.music_task(music_task_id)
         except ApiError as exc:
@@ -121,6 +146,8 @@ class SubmitService:
         if task.state == RemoteState.FAILED:
             raise UserError(f"Music task `{music_task_id}` failed, so it has no songs to split.")
         song = task.song(song_id)
+        if song is None and not task.songs_readable:
+            return task, Song(song_id, "", None, None, None)  # no title known: shown by its id
         if song is None:
             raise UserError(
                 f"Song `{song_id}` is not in task `{music_task_id}`. "

@@ -12,8 +12,8 @@ import pytest
 
 from bot.errors import ApiError
 from bot.jobs import Mode, RemoteState
-from bot.sandbox import Fault, Sandbox, run_forever, serve
-from tests._sandbox_fixtures import KEY, MODEL, Receiver, Rig, open_rig, serving
+from bot.sandbox import DIALECTS, Fault, Sandbox, run_forever, serve
+from tests._sandbox_fixtures import KEY, MODEL, FakeClock, Receiver, Rig, open_rig, serving
 
 API = "/api/v1/client"
 
@@ -268,3 +268,121 @@ async def test_added_music_task_counts_as_finished_under_any_success_word(rig: R
         await rig.api.create_separation("queued", "s2", Mode.VOCAL)
     assert remote_id in rig.sandbox.separations
     assert (caught.value.code, caught.value.message) == (422, "task is not completed")
+
+
+# --- dialects: every documented shape of the same answers (issue 9, "Bar") ---------------
+
+TWO = ["Vocals", "Instrumental"]
+TWELVE = [
+    "Vocals", "Backing vocals", "Drums", "Bass", "Guitar", "Keyboard",
+    "Strings", "Brass", "Woodwinds", "Percussion", "Synth", "FX / other",
+]  # fmt: skip
+
+
+async def raw_task_info(rig: Rig, task_id: str) -> dict[str, object]:
+    url = f"{rig.server.base_url}{API}/job/TaskInfo"
+    async with rig.session.get(url, params={"task_id": task_id}, headers={"x-api-key": KEY}) as r:
+        data = (await r.json())["data"]
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+async def test_every_dialect_reads_back_as_the_same_songs_and_stems(dialect: str) -> None:
+    clock = FakeClock()
+    async with open_rig(Sandbox(dialect=dialect, clock=clock), clock=clock) as rig:
+        task = await rig.api.music_task("demo-music-task")
+        vocal = await rig.api.create_separation("demo-music-task", "demo-song-1", Mode.VOCAL)
+        full = await rig.api.create_separation("demo-music-task", "demo-song-2", Mode.INSTRUMENTAL)
+        running = await rig.api.separation(vocal)
+        rig.clock.advance(5)
+        two, twelve = await rig.api.separation(vocal), await rig.api.separation(full)
+        async with rig.session.get(twelve.stems[-1].url) as resp:
+            audio = await resp.read()
+    assert [s.song_id for s in task.songs] == ["demo-song-1", "demo-song-2"]
+    assert task.state is RemoteState.SUCCEEDED and task.songs[0].audio_url is not None
+    assert running.state in (RemoteState.RUNNING, RemoteState.PENDING)
+    assert (two.state, [s.label for s in two.stems]) == (RemoteState.SUCCEEDED, TWO)
+    assert [s.label for s in twelve.stems] == TWELVE
+    assert audio.startswith(b"ID3")
+
+
+async def test_the_camel_dialect_sends_nulls_and_the_original_mix() -> None:
+    async with open_rig(Sandbox(dialect="camel")) as rig:
+        remote_id = await rig.api.create_separation("demo-music-task", "demo-song-1", Mode.VOCAL)
+        rig.sandbox.finish(remote_id)
+        data = await raw_task_info(rig, remote_id)
+    media = data["result"]["media_info"]  # type: ignore[index]
+    assert media["vocalUrl"] and media["instrumentalUrl"] and media["originUrl"]
+    assert media["drumsUrl"] is None and media["backingVocalsUrl"] is None
+    assert len(media) == 15
+
+
+async def test_the_list_dialect_sends_stem_objects_with_group_names() -> None:
+    async with open_rig(Sandbox(dialect="list")) as rig:
+        remote_id = await rig.api.create_separation("demo-music-task", "demo-song-1", Mode.VOCAL)
+        rig.sandbox.finish(remote_id)
+        data = await raw_task_info(rig, remote_id)
+        songs = (await raw_task_info(rig, "demo-music-task"))["result"]
+    media = data["result"]["media_info"]  # type: ignore[index]
+    assert [item["stem_type_group_name"] for item in media] == ["Vocals", "Instrumental"]
+    assert {"audio_url", "duration", "id"} <= set(media[0])
+    assert {"id", "audio_url", "image_url", "title"} <= set(songs["suno_data"][0])  # type: ignore[index]
+
+
+async def test_the_reseller_dialect_speaks_in_capitals_and_keys_songs_by_id() -> None:
+    async with open_rig(Sandbox(dialect="reseller")) as rig:
+        ok = await rig.api.create_separation("demo-music-task", "demo-song-1", Mode.VOCAL)
+        bad = await rig.api.create_separation("demo-music-task", "demo-song-2", Mode.VOCAL)
+        words = [(await raw_task_info(rig, ok))["status"]]
+        rig.sandbox.finish(ok)
+        rig.sandbox.finish(bad, success=False, message="no vocals found")
+        words += [(await raw_task_info(rig, ok))["status"]]
+        failed = await rig.api.separation(bad)
+        music = [(await raw_task_info(rig, t))["status"] for t in ("demo-music-task",
+                                                                    "demo-pending-task")]
+    assert words == ["PENDING", "SUCCESS"] and music == ["SUCCESS", "PENDING"]
+    assert (failed.raw_status, failed.state, failed.error) == (
+        "GENERATE_AUDIO_FAILED", RemoteState.FAILED, "no vocals found",
+    )
+
+
+def test_an_unknown_dialect_is_refused() -> None:
+    with pytest.raises(ValueError, match="dialect"):
+        Sandbox(dialect="klingon")
+
+
+def test_the_sandbox_command_takes_a_dialect() -> None:
+    from bot.__main__ import _parser
+
+    assert _parser().parse_args(["sandbox", "--dialect", "camel"]).dialect == "camel"
+
+
+# --- "handle the call, then fail": the answer proves nothing about money (finding 1) --------
+
+
+async def test_an_after_fault_creates_and_charges_then_answers_a_proxy_page(rig: Rig) -> None:
+    rig.sandbox.inject("CreateTask", Fault("after", code=502, html=True))
+    with pytest.raises(ApiError) as caught:
+        await rig.api.create_separation("demo-music-task", "demo-song-1", Mode.VOCAL)
+    assert (caught.value.code, caught.value.envelope) == (502, False)
+    assert "<html>" in caught.value.message.lower() or "bad gateway" in caught.value.message.lower()
+    assert len(rig.sandbox.separations) == 1 and rig.sandbox.balance == 999.0
+
+
+async def test_an_after_fault_can_answer_an_envelope_500(rig: Rig) -> None:
+    rig.sandbox.inject("CreateTask", Fault("after", code=500))
+    with pytest.raises(ApiError) as caught:
+        await rig.api.create_separation("demo-music-task", "demo-song-2", Mode.INSTRUMENTAL)
+    assert (caught.value.code, caught.value.envelope, caught.value.proves_nothing_made) == (
+        500, True, False,
+    )
+    assert len(rig.sandbox.separations) == 1 and rig.sandbox.balance == 995.0
+
+
+async def test_demo_error_502_is_processed_then_answered_with_a_proxy_page(rig: Rig) -> None:
+    with pytest.raises(ApiError) as caught:
+        await rig.api.create_separation("demo-error-502", "demo-song-1", Mode.VOCAL)
+    (sep,) = rig.sandbox.separations.values()
+    assert (caught.value.code, caught.value.envelope) == (502, False)
+    assert sep.music_task_id == "demo-error-502" and rig.sandbox.balance == 999.0
