@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiosqlite
 
@@ -30,12 +31,36 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 Observer = Callable[[Job], None]
+Admit = Callable[[], Awaitable[None]]  # runs inside the job's write transaction; raises to refuse
 
 _OPEN = "('submitting', 'running')"
 
 
 class StoreError(Exception):
     """The database cannot be used as it is (newer schema, unwritable file, ...)."""
+
+
+def _lock(path: Path) -> IO[bytes]:
+    """Take `<db>.lock` for this process, or refuse: one stembot per database."""
+    lock_path = path.with_name(path.name + ".lock")
+    handle = open(lock_path, "ab")  # held open for the store's life
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StoreError(
+            f"another stembot is already running on the database {path} (it holds "
+            f"{lock_path}). Run one stembot per database: stop the other one first."
+        ) from None
+    except OSError:
+        handle.close()
+        raise
+    return handle
+
+
+def _unlock(handle: IO[bytes] | None) -> None:
+    if handle is not None:
+        handle.close()  # closing the file releases the lock
 
 
 def to_dt(ts: float | None) -> datetime | None:
@@ -85,26 +110,42 @@ def _subscription(row: sqlite3.Row) -> Subscription:
 class JobStore:
     """Owns the SQLite connection. Writes are serialised by one lock, in explicit transactions."""
 
-    def __init__(self, db: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, clock: Clock, lock_file: IO[bytes] | None = None
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._lock_file = lock_file
         self._write_lock = asyncio.Lock()
         self.observers: list[Observer] = []
 
     @classmethod
-    async def open(cls, path: Path | str, *, clock: Clock = time.time) -> JobStore:
+    async def open(
+        cls, path: Path | str, *, clock: Clock = time.time, exclusive: bool = True
+    ) -> JobStore:
+        """Open (and migrate) the database. `exclusive`: this process is the one stembot on it.
+
+        Two bots on one file would both poll and both deliver. The exclusive store holds a lock
+        on `<db>.lock` for its life; the kernel drops it when the process dies, even on SIGKILL.
+        Operator commands that only read or tidy (`stembot jobs`, `purge`) pass False.
+        """
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            lock_file = _lock(path) if exclusive else None
+        except OSError as exc:
+            raise StoreError(f"cannot open the database {path}: {exc}") from exc
+        try:
             db = await aiosqlite.connect(path, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
+            _unlock(lock_file)
             raise StoreError(f"cannot open the database {path}: {exc}") from exc
         db.row_factory = sqlite3.Row
-        store = cls(db, clock)
+        store = cls(db, clock, lock_file)
         try:
             await store._prepare()
         except BaseException:
-            await db.close()
+            await store.close()
             raise
         return store
 
@@ -137,7 +178,11 @@ class JobStore:
             log.info("database migrated to schema version %d", number)
 
     async def close(self) -> None:
-        await self._db.close()
+        try:
+            await self._db.close()
+        finally:
+            _unlock(self._lock_file)
+            self._lock_file = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
