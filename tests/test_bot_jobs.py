@@ -142,7 +142,8 @@ async def test_status_of_another_servers_job_is_not_shown_even_to_an_admin(
 ) -> None:
     async with bot_world(tmp_path) as world:
         other = world.standin.add_guild("Elsewhere")
-        job = await ended_job(world, world.admin, song="a", guild_id=other.id)
+        carol = world.standin.add_member(other, "carol")
+        job = await ended_job(world, carol, song="a", guild_id=other.id)
 
         asked = await world.command("stems status", {"job": job.id}, user=world.admin)
         answer = await asked.wait_response()
