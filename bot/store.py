@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import logging
 import sqlite3
@@ -18,6 +17,9 @@ from typing import IO, Any
 import aiosqlite
 
 from bot import schema
+from bot.db_lock import DatabaseInUse
+from bot.db_lock import hold as _lock
+from bot.db_lock import release as _unlock
 from bot.jobs import (
     Delivery,
     Job,
@@ -39,29 +41,6 @@ _OPEN = "('submitting', 'running')"
 
 class StoreError(Exception):
     """The database cannot be used as it is (newer schema, unwritable file, ...)."""
-
-
-def _lock(path: Path) -> IO[bytes]:
-    """Take `<db>.lock` for this process, or refuse: one stembot per database."""
-    lock_path = path.with_name(path.name + ".lock")
-    handle = open(lock_path, "ab")  # held open for the store's life
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise StoreError(
-            f"another stembot is already running on the database {path} (it holds "
-            f"{lock_path}). Run one stembot per database: stop the other one first."
-        ) from None
-    except OSError:
-        handle.close()
-        raise
-    return handle
-
-
-def _unlock(handle: IO[bytes] | None) -> None:
-    if handle is not None:
-        handle.close()  # closing the file releases the lock
 
 
 def to_dt(ts: float | None) -> datetime | None:
@@ -178,6 +157,8 @@ class JobStore:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             lock_file = _lock(path) if exclusive else None
+        except DatabaseInUse as exc:
+            raise StoreError(str(exc)) from None
         except OSError as exc:
             raise StoreError(f"cannot open the database {path}: {exc}") from exc
         try:

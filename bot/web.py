@@ -65,7 +65,8 @@ class WebServer:
             # A job we stopped polling: an unconfirmed submission the API now names, or an
             # ended paid job that may have finished after all. The body is only a hint:
             # one free TaskInfo decides.
-            woken = await self.engine.service.jobs.on_callback(job, hint)
+            if await self.engine.service.jobs.on_callback(job, hint):
+                woken = self.engine.scheduler.wake(job.id) or True
         log.info("job %d: callback received%s", job.id, "" if woken else " (not tracked)")
         return _closing(web.json_response({"ok": True}))
 
