@@ -50,9 +50,6 @@ class SongLocks:
             else:
                 self._locks[key] = (lock, users - 1)
 
-    def __len__(self) -> int:
-        return len(self._locks)
-
 
 @dataclass(frozen=True)
 class Viewer:
@@ -172,8 +169,14 @@ class FollowUp:
         return moved
 
     async def on_callback(self, job: Job, hint: object) -> bool:
-        """A callback for a job we no longer poll. Its body is only a hint: TaskInfo decides.
+        """A callback for a job we do not poll. Its body is only a hint: TaskInfo decides.
         True when the job is tracked again (or was re-checked into a result)."""
+        if job.state == JobState.SUBMITTING:
+            if self._is_submitting(job.id):
+                return False  # its CreateTask answer is on the way and will be recorded
+            job = await self.settle_dead(job)
+            if job.state == JobState.RUNNING:
+                return True
         if job.state == JobState.INTERRUPTED and job.remote_id is None:
             return await self.adopt(job, hint)
         if job.state in RECHECKABLE:

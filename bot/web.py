@@ -12,6 +12,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.engine import Engine
+from bot.jobs import JobState
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,10 @@ class WebServer:
             return _closing(web.json_response({"ok": False}, status=404))
         hint = _task_id_hint(await request.read())  # bounded by client_max_size
         woken = self.engine.scheduler.wake(job.id)
-        if not woken and not job.is_open:
-            # A job we stopped polling: an unconfirmed submission the API now names, or an
-            # ended paid job that may have finished after all. The body is only a hint:
-            # one free TaskInfo decides.
+        if not woken and job.state != JobState.RUNNING:
+            # A job we do not poll: a submission that crashed or was not confirmed, which
+            # the API now names, or an ended paid job that may have finished after all.
+            # The body is only a hint: one free TaskInfo decides.
             if await self.engine.service.jobs.on_callback(job, hint):
                 woken = self.engine.scheduler.wake(job.id) or True
         log.info("job %d: callback received%s", job.id, "" if woken else " (not tracked)")

@@ -185,6 +185,30 @@ async def test_a_store_error_after_create_task_leaves_a_job_the_next_request_rev
     assert rig.sandbox.calls["CreateTask"] == 1
 
 
+async def test_a_job_whose_remote_id_could_not_be_written_is_revived_by_its_callback(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = site.engine.store
+    real_move = store.move
+
+    async def failing_move(job: Job, new: JobState, **kwargs: Any) -> Job:
+        if new == JobState.RUNNING:
+            raise OSError("disk I/O error")
+        return await real_move(job, new, **kwargs)
+
+    monkeypatch.setattr(store, "move", failing_move)
+    with pytest.raises(OSError):
+        await site.engine.service.submit(req(user=3))
+    monkeypatch.undo()  # the disk recovers; nobody asks for the song again
+
+    job, subs = await asyncio.wait_for(site.delivered.get(), timeout=10)
+
+    [remote_id] = site.sandbox.separations
+    assert (job.id, job.state, job.remote_id) == (1, JobState.SUCCEEDED, remote_id)
+    assert [s.user_id for s in subs] == [3]
+    assert site.sandbox.calls["CreateTask"] == 1
+
+
 async def test_a_dead_submission_is_ended_not_joined_by_the_next_request(rig: Rig) -> None:
     dead = await rig.engine.store.create_job(
         music_task_id=TASK, song_id=SONG, mode=Mode.VOCAL, song_title="t", guild_id=10,
