@@ -138,9 +138,9 @@ class Submitter:
             raise UserError(f"Job `#{job.id}` is being submitted right now; try again shortly.")
         if not done.job.is_open:
             raise UserError(f"Job `#{job.id}` already ended ({done.job.state.value}).")
-        whom = "Nobody in this server" if viewer.is_admin else "You"
+        who = "Nobody in this server will" if viewer.is_admin else "You won't"
         return (
-            f"{whom} won't be pinged for job `#{job.id}`; it goes on for the others who asked. "
+            f"{who} be pinged for job `#{job.id}`; it goes on for the others who asked. "
             f"{NOT_REFUNDED}"
         )
 

@@ -312,6 +312,7 @@ async def test_cancelling_a_job_shared_across_servers_stops_only_your_own_server
         by_admin = await ask(world, where, where.dave, "stems cancel", {"job": 1})
 
         assert "You won't be pinged for job `#1`" in by_member
+        assert "Nobody in this server will be pinged for job `#1`" in by_admin
         assert "goes on for the others" in by_admin and "Cancelled job" not in by_admin
         assert (await world.job(1)).state == JobState.RUNNING
         subs = {s.user_id: s.delivery for s in await world.subscriptions(1)}
