@@ -7,6 +7,29 @@ from bot.rules import GuildRules, Usage, day_start, period_start
 from bot.store import JobStore, job_from_row
 
 
+async def read_usage(
+    store: JobStore, guild_id: int, user_id: int, rules: GuildRules, now: float
+) -> Usage:
+    """One statement (it runs before the first reply, and again inside the paying
+    transaction): paid today, running, spent this period, last request."""
+    [row] = await store.rows(
+        "SELECT"
+        " (SELECT COUNT(*) FROM ledger WHERE guild_id = ? AND user_id = ? AND at >= ?),"
+        " (SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND requester_id = ?"
+        "  AND state IN ('submitting', 'running')),"
+        " (SELECT COALESCE(SUM(credits), 0) FROM ledger WHERE guild_id = ? AND at >= ?),"
+        " (SELECT MAX(created_at) FROM subscriptions WHERE user_id = ? AND guild_id = ?)",
+        (guild_id, user_id, day_start(now), guild_id, user_id,
+         guild_id, period_start(rules.budget_period, now), user_id, guild_id),
+    )
+    return Usage(
+        user_jobs_today=int(row[0]),
+        user_open_jobs=int(row[1]),
+        guild_spent=float(row[2]),
+        last_request_at=None if row[3] is None else float(row[3]),
+    )
+
+
 class GuildStore:
     """Reads and writes what one server sees; the connection stays the JobStore's."""
 
@@ -37,23 +60,7 @@ class GuildStore:
         self._rules[guild_id] = rules
 
     async def usage(self, guild_id: int, user_id: int, rules: GuildRules, now: float) -> Usage:
-        """One statement (it runs before the first reply): paid today, running, spent, last."""
-        [row] = await self._store.rows(
-            "SELECT"
-            " (SELECT COUNT(*) FROM ledger WHERE guild_id = ? AND user_id = ? AND at >= ?),"
-            " (SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND requester_id = ?"
-            "  AND state IN ('submitting', 'running')),"
-            " (SELECT COALESCE(SUM(credits), 0) FROM ledger WHERE guild_id = ? AND at >= ?),"
-            " (SELECT MAX(created_at) FROM subscriptions WHERE user_id = ? AND guild_id = ?)",
-            (guild_id, user_id, day_start(now), guild_id, user_id,
-             guild_id, period_start(rules.budget_period, now), user_id, guild_id),
-        )
-        return Usage(
-            user_jobs_today=int(row[0]),
-            user_open_jobs=int(row[1]),
-            guild_spent=float(row[2]),
-            last_request_at=None if row[3] is None else float(row[3]),
-        )
+        return await read_usage(self._store, guild_id, user_id, rules, now)
 
     async def spent(self, guild_id: int, since: float) -> float:
         total = await self._store.scalar(
@@ -77,12 +84,6 @@ class GuildStore:
             (*params, limit, offset),
         )
         return [job_from_row(r) for r in rows], int(total)
-
-    async def is_subscriber(self, job_id: int, user_id: int) -> bool:
-        found = await self._store.scalar(
-            "SELECT 1 FROM subscriptions WHERE job_id = ? AND user_id = ?", (job_id, user_id)
-        )
-        return found is not None
 
     async def recent_music_tasks(self, guild_id: int, *, limit: int = 25) -> list[tuple[str, str]]:
         """(music task id, a song title from it) most recently used in this server."""

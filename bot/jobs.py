@@ -26,7 +26,8 @@ MODE_LABELS = {
 
 
 class JobState(StrEnum):
-    """Where a job is in its life. Terminal states never change again."""
+    """Where a job is in its life. An ended job changes again only where TRANSITIONS says:
+    a re-check that finds the result, or the adoption of a submission we could not confirm."""
 
     SUBMITTING = "submitting"  # recorded, CreateTask not yet answered
     RUNNING = "running"  # the API accepted it; we poll TaskInfo
@@ -50,6 +51,11 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.RUNNING: frozenset(
         {JobState.SUCCEEDED, JobState.FAILED, JobState.TIMED_OUT, JobState.CANCELLED}
     ),
+    # A paid job re-checked after it ended may have finished after all.
+    JobState.FAILED: frozenset({JobState.SUCCEEDED}),
+    JobState.TIMED_OUT: frozenset({JobState.SUCCEEDED}),
+    # An unconfirmed submission the API later revealed (a callback naming it) is adopted.
+    JobState.INTERRUPTED: frozenset({JobState.RUNNING}),
 }
 
 

@@ -36,7 +36,7 @@ async def check(settings: Settings, identity: Identity, out: TextIO = sys.stdout
 
 async def _check_database(settings: Settings, out: TextIO) -> str | None:
     try:
-        store = await JobStore.open(settings.database_path)
+        store = await JobStore.open(settings.database_path, exclusive=False)
         try:
             async with store.transaction() as db:
                 await db.execute(
@@ -91,7 +91,7 @@ async def show_jobs(
     settings: Settings, job_id: int | None, state: JobState | None, limit: int,
     out: TextIO = sys.stdout,
 ) -> int:
-    store = await JobStore.open(settings.database_path)
+    store = await JobStore.open(settings.database_path, exclusive=False)
     try:
         if job_id is None:
             jobs = await store.recent_jobs(state=state, limit=limit)
@@ -122,7 +122,7 @@ async def _detail(store: JobStore, job: Job, out: TextIO) -> None:
 
 
 async def purge(settings: Settings, older_than_days: float, out: TextIO = sys.stdout) -> int:
-    store = await JobStore.open(settings.database_path)
+    store = await JobStore.open(settings.database_path, exclusive=False)
     try:
         removed = await store.purge_finished(time.time() - older_than_days * 24 * 3600)
     finally:

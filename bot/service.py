@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.api import MusicTask, Song, StemApi
-from bot.errors import ApiError, UnconfirmedSubmission, UserError
+from bot.errors import BAD_REPLY, ApiError, UnconfirmedSubmission, UserError
+from bot.guild_store import read_usage
 from bot.jobs import Delivery, Job, JobState, Mode, RemoteState
-from bot.store import JobStore
+from bot.rules import GuildRules, Member, check_access, check_spending
+from bot.service_jobs import FollowUp, SongLocks
+from bot.store import Admit, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,8 @@ _SONG_LINK = re.compile(
 # What a separation is expected to cost until the API says (peer resellers' prices).
 ESTIMATED_CREDITS = {Mode.VOCAL: 1.0, Mode.INSTRUMENTAL: 5.0}
 
-Guard = Callable[[Mode, float], Awaitable[None]]  # raises UserError to refuse before paying
 Track = Callable[[Job], None]
+RECORD_ATTEMPTS = 3  # writing an accepted job's remote id: a failed write is tried again at once
 
 
 class Outcome(StrEnum):
@@ -45,6 +47,15 @@ class Request:
     guild_id: int | None = None
     channel_id: int | None = None
     user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The server's rules and the member asking: checked in the transaction that records the
+    charge, so requests sent together cannot pass a limit between them."""
+
+    rules: GuildRules
+    member: Member
 
 
 @dataclass(frozen=True)
@@ -123,7 +134,15 @@ class SubmitService:
         self._deadline_s = deadline_s
         self._track = track
         self._callback_url = callback_url
-        self._locks: dict[tuple[str, str, Mode], asyncio.Lock] = {}
+        self._locks = SongLocks()
+        # Jobs whose CreateTask is in flight in this process; any other `submitting` job is
+        # dead (its submission crashed): nobody may join it.
+        self._submitting: set[int] = set()
+        # Jobs the API accepted but whose remote id could not be written: job id -> remote id.
+        self._stranded: dict[int, str] = {}
+        self.jobs = FollowUp(store, api, deadline_s=deadline_s, track=track, clock=clock,
+                             is_submitting=self._submitting.__contains__,
+                             stranded=self._stranded)
 
     async def check_source(self, music_task_id: str, song_id: str) -> tuple[MusicTask, Song]:
         """Free TaskInfo: the music task exists, is a finished Suno task, and holds the song.
@@ -155,28 +174,20 @@ class SubmitService:
             )
         return task, song
 
-    async def submit(self, request: Request, *, guard: Guard | None = None) -> Submission:
+    async def submit(self, request: Request, *, limits: Limits | None = None) -> Submission:
         music_task_id = clean_music_task_id(request.music_task_id)
         song_id = clean_song_id(request.song_ref)
-        key = (music_task_id, song_id, request.mode)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                return await self._submit(request, music_task_id, song_id, guard)
-        finally:
-            if not lock.locked():
-                self._locks.pop(key, None)
+        async with self._locks.hold((music_task_id, song_id, request.mode)):
+            return await self._submit(request, music_task_id, song_id, limits)
 
     async def _submit(
-        self, request: Request, music_task_id: str, song_id: str, guard: Guard | None
+        self, request: Request, music_task_id: str, song_id: str, limits: Limits | None
     ) -> Submission:
         shared = await self._join_or_reuse(request, music_task_id, song_id)
         if shared is not None:
             return shared
         _, song = await self.check_source(music_task_id, song_id)
         estimate = ESTIMATED_CREDITS[request.mode]
-        if guard is not None:
-            await guard(request.mode, estimate)
         token = secrets.token_urlsafe(24)
         job = await self._store.create_job(
             music_task_id=music_task_id,
@@ -188,14 +199,31 @@ class SubmitService:
             requester_id=request.user_id,
             callback_token=token,
             estimated_credits=estimate,
+            admit=None if limits is None else self._admit(request, limits, estimate),
         )
         return Submission(await self._create_remote(job, token), Outcome.CREATED)
+
+    def _admit(self, request: Request, limits: Limits, cost: float) -> Admit:
+        """Re-read usage inside the recording transaction and refuse there, or let it pay."""
+
+        async def admit() -> None:
+            now = self._clock()
+            usage = await read_usage(
+                self._store, request.guild_id or 0, request.user_id or 0, limits.rules, now
+            )
+            check_access(limits.rules, limits.member, request.mode, now, usage)
+            check_spending(limits.rules, usage, cost, now)
+
+        return admit
 
     async def _join_or_reuse(
         self, request: Request, music_task_id: str, song_id: str
     ) -> Submission | None:
         running = await self._store.find_open(music_task_id, song_id, request.mode)
-        if running is not None:
+        if running is not None and running.state == JobState.SUBMITTING:
+            # We hold this song's lock, so its submission is not in flight: it crashed.
+            running = await self.jobs.settle_dead(running)
+        if running is not None and running.is_open:
             await self._subscribe(running, request, Delivery.WAITING)
             return Submission(running, Outcome.JOINED)
         done = await self._store.find_reusable(
@@ -217,33 +245,68 @@ class SubmitService:
 
     async def _create_remote(self, job: Job, token: str) -> Job:
         """The one paid call. Sent once; whatever happens, never sent again for this job."""
+        self._submitting.add(job.id)
         try:
-            remote_id = await self._api.create_separation(
+            remote_id = await self._send(job, token)
+            return await self._record_remote(job, remote_id)
+        finally:
+            self._submitting.discard(job.id)
+
+    async def _send(self, job: Job, token: str) -> str:
+        try:
+            return await self._api.create_separation(
                 job.music_task_id, job.song_id, job.mode, callback_url=self._callback_url(token)
             )
         except ApiError as exc:
-            await self._fail_submission(job, exc)
+            await self._end_unsent(job, exc)
             if not exc.proves_nothing_made:
                 raise UnconfirmedSubmission(
                     exc.code, exc.message, http_status=exc.http_status
                 ) from exc
             raise
-        job = await self._store.move(
-            job,
-            JobState.RUNNING,
-            remote_id=remote_id,
-            submitted_at=self._clock(),
-            deadline_at=job.created_at.timestamp() + self._deadline_s,
-        )
+        except Exception as exc:
+            # The request went out; reading the answer crashed. It may have been charged.
+            log.exception("job %d: reading the CreateTask answer crashed", job.id)
+            unconfirmed = UnconfirmedSubmission(BAD_REPLY, "the reply could not be read")
+            await self._end_unsent(job, unconfirmed)
+            raise unconfirmed from exc
+
+    async def _end_unsent(self, job: Job, exc: ApiError) -> None:
+        """No remote id: a refusal ends the job refunded; anything else ends it interrupted
+        (charge kept; a callback naming the job can still bring it back). The requester reads
+        the outcome in the command's reply; anyone else waiting is told by a delivery."""
+        try:
+            if exc.proves_nothing_made:
+                await self._store.refund(job.id)
+                await self._store.move(job, JobState.FAILED, error=exc.user_text, told=True)
+            else:
+                await self._store.move(
+                    job, JobState.INTERRUPTED, error=UnconfirmedSubmission.TEXT, told=True
+                )
+        except Exception:
+            # Left `submitting`: the next request for this song, or the next start, ends it.
+            log.exception("job %d: could not record the failed submission", job.id)
+
+    async def _record_remote(self, job: Job, remote_id: str) -> Job:
+        # Durable before anything else can fail: this line names the paid separation.
+        log.info("job %d: remote_id %s", job.id, remote_id)
+        now = self._clock()
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                job = await self._store.move(
+                    job, JobState.RUNNING, remote_id=remote_id, submitted_at=now,
+                    deadline_at=job.created_at.timestamp() + self._deadline_s,
+                )
+                break
+            except Exception:
+                written = await self.jobs.reread(job.id)
+                if written is not None and written.remote_id == remote_id:
+                    job = written  # the write went through; only what came after it failed
+                    break
+                if attempt == RECORD_ATTEMPTS:
+                    self._stranded[job.id] = remote_id  # the next request for it revives it
+                    raise
+                log.warning("job %d: recording remote id failed; trying again", job.id,
+                            exc_info=True)
         self._track(job)
         return job
-
-    async def _fail_submission(self, job: Job, exc: ApiError) -> None:
-        if not exc.proves_nothing_made:
-            # The request may have reached the API and been charged; we cannot know.
-            reason = UnconfirmedSubmission.TEXT
-        else:
-            reason = exc.user_text
-            await self._store.refund(job.id)
-        # The requester reads the error in the command's reply: no separate delivery.
-        await self._store.move(job, JobState.FAILED, error=reason, told=True)

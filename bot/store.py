@@ -7,15 +7,19 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiosqlite
 
 from bot import schema
+from bot.db_lock import DatabaseInUse
+from bot.db_lock import hold as _lock
+from bot.db_lock import release as _unlock
 from bot.jobs import (
     Delivery,
     Job,
@@ -30,6 +34,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 Observer = Callable[[Job], None]
+Admit = Callable[[], Awaitable[None]]  # runs inside the job's write transaction; raises to refuse
 
 _OPEN = "('submitting', 'running')"
 
@@ -82,29 +87,91 @@ def _subscription(row: sqlite3.Row) -> Subscription:
     )
 
 
+@dataclass(frozen=True)
+class Cancelled:
+    """What a cancel did: the job as it now is, how many deliveries stopped, who still waits."""
+
+    job: Job
+    stopped: int
+    waiting: int
+    ended: bool  # the job itself was cancelled (nobody waits any more)
+
+
+async def _reopen_subscriptions(db: aiosqlite.Connection, job_id: int) -> None:
+    """An ended job moves on: everyone told of the old ending (not the cancelled) waits again."""
+    await db.execute(
+        "UPDATE subscriptions SET delivery = 'waiting', attempts = 0, next_attempt_at = NULL,"
+        " delivered_at = NULL, detail = NULL WHERE job_id = ? AND delivery != 'cancelled'",
+        (job_id,),
+    )
+
+
+async def _settle_subscriptions(
+    db: aiosqlite.Connection, job_id: int, new: JobState, now: float, shown_to: int | None
+) -> None:
+    if new == JobState.CANCELLED:
+        await db.execute(
+            "UPDATE subscriptions SET delivery = 'cancelled', delivered_at = ? WHERE job_id = ?"
+            " AND delivery IN ('waiting', 'pending')",
+            (now, job_id),
+        )
+        return
+    if not new.is_terminal:
+        return
+    if shown_to is not None:
+        await db.execute(
+            "UPDATE subscriptions SET delivery = 'shown', delivered_at = ? WHERE job_id = ?"
+            " AND user_id = ? AND delivery = 'waiting'",
+            (now, job_id, shown_to),
+        )
+    await db.execute(
+        "UPDATE subscriptions SET delivery = 'pending', next_attempt_at = ?"
+        " WHERE job_id = ? AND delivery = 'waiting'",
+        (now, job_id),
+    )
+
+
 class JobStore:
     """Owns the SQLite connection. Writes are serialised by one lock, in explicit transactions."""
 
-    def __init__(self, db: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, clock: Clock, lock_file: IO[bytes] | None = None
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._lock_file = lock_file
         self._write_lock = asyncio.Lock()
         self.observers: list[Observer] = []
 
     @classmethod
-    async def open(cls, path: Path | str, *, clock: Clock = time.time) -> JobStore:
+    async def open(
+        cls, path: Path | str, *, clock: Clock = time.time, exclusive: bool = True
+    ) -> JobStore:
+        """Open (and migrate) the database. `exclusive`: this process is the one stembot on it.
+
+        Two bots on one file would both poll and both deliver. The exclusive store holds a lock
+        on `<db>.lock` for its life; the kernel drops it when the process dies, even on SIGKILL.
+        Operator commands that only read or tidy (`stembot jobs`, `purge`) pass False.
+        """
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            lock_file = _lock(path) if exclusive else None
+        except DatabaseInUse as exc:
+            raise StoreError(str(exc)) from None
+        except OSError as exc:
+            raise StoreError(f"cannot open the database {path}: {exc}") from exc
+        try:
             db = await aiosqlite.connect(path, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
+            _unlock(lock_file)
             raise StoreError(f"cannot open the database {path}: {exc}") from exc
         db.row_factory = sqlite3.Row
-        store = cls(db, clock)
+        store = cls(db, clock, lock_file)
         try:
             await store._prepare()
         except BaseException:
-            await db.close()
+            await store.close()
             raise
         return store
 
@@ -137,7 +204,11 @@ class JobStore:
             log.info("database migrated to schema version %d", number)
 
     async def close(self) -> None:
-        await self._db.close()
+        try:
+            await self._db.close()
+        finally:
+            _unlock(self._lock_file)
+            self._lock_file = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -173,10 +244,17 @@ class JobStore:
         requester_id: int | None,
         callback_token: str | None,
         estimated_credits: float,
+        admit: Admit | None = None,
     ) -> Job:
-        """Record a job about to be submitted, its requester, and its expected charge."""
-        now = self._clock()
+        """Record a job about to be submitted, its requester, and its expected charge.
+
+        `admit` runs inside the same write transaction, before anything is written: limits it
+        checks there cannot be passed by a request racing this one (it raises to refuse).
+        """
         async with self.transaction() as db:
+            if admit is not None:
+                await admit()
+            now = self._clock()
             cursor = await db.execute(
                 "INSERT INTO jobs (music_task_id, song_id, mode, state, guild_id, channel_id,"
                 " requester_id, song_title, created_at, callback_token)"
@@ -230,16 +308,31 @@ class JobStore:
         found = await self.rows(f"SELECT * FROM jobs WHERE state IN {_OPEN}")
         return [job_from_row(r) for r in found]
 
-    async def move(self, job: Job, new: JobState, *, told: bool = False, **changes: Any) -> Job:
+    async def move(
+        self, job: Job, new: JobState, *, told: bool = False, shown_to: int | None = None,
+        **changes: Any,
+    ) -> Job:
         """The one place a job changes state: check, write in a transaction, log, notify.
 
-        Ending a job makes its requesters' deliveries due, unless `told` (they saw it already).
+        Ending a job makes its requesters' deliveries due, except the one who saw the outcome
+        already: `shown_to` (a user id), or the requester when `told`. Everyone else is told by
+        a delivery. Moving an ended job on again (a re-check, an adopted submission) makes its
+        deliveries due again: whoever was told the old ending is told the new one.
         """
+        if told and shown_to is None:
+            shown_to = job.requester_id
+        async with self.transaction() as db:
+            await self._write_move(db, job, new, shown_to, changes)
+        return await self._moved(job, new)
+
+    async def _write_move(
+        self, db: aiosqlite.Connection, job: Job, new: JobState, shown_to: int | None,
+        changes: dict[str, Any],
+    ) -> None:
         check_transition(job.state, new)
         now = self._clock()
         columns: dict[str, Any] = {"state": new.value}
-        if new.is_terminal:
-            columns["finished_at"] = now
+        columns["finished_at"] = now if new.is_terminal else None
         for name, value in changes.items():
             if name == "stems":
                 value = json.dumps([s.__dict__ for s in value])
@@ -247,14 +340,18 @@ class JobStore:
                 value = value.timestamp()
             columns[name] = value
         assignments = ", ".join(f"{name} = ?" for name in columns)
-        async with self.transaction() as db:
-            cursor = await db.execute(
-                f"UPDATE jobs SET {assignments} WHERE id = ? AND state = ?",
-                (*columns.values(), job.id, job.state.value),
-            )
-            if cursor.rowcount != 1:
-                raise StoreError(f"job {job.id} is no longer {job.state}")
-            await self._settle_subscriptions(db, job.id, new, now, told)
+        cursor = await db.execute(
+            f"UPDATE jobs SET {assignments} WHERE id = ? AND state = ?",
+            (*columns.values(), job.id, job.state.value),
+        )
+        if cursor.rowcount != 1:
+            raise StoreError(f"job {job.id} is no longer {job.state}")
+        if job.state.is_terminal:
+            await _reopen_subscriptions(db, job.id)
+        await _settle_subscriptions(db, job.id, new, now, shown_to)
+
+    async def _moved(self, job: Job, new: JobState) -> Job:
+        """After the commit: log the move and tell the observers (status board, scheduler)."""
         moved = await self.get(job.id)
         assert moved is not None
         log.info("job %d: %s -> %s", job.id, job.state, new)
@@ -262,22 +359,38 @@ class JobStore:
             observer(moved)
         return moved
 
-    @staticmethod
-    async def _settle_subscriptions(
-        db: aiosqlite.Connection, job_id: int, new: JobState, now: float, told: bool
-    ) -> None:
-        if new == JobState.CANCELLED or (told and new.is_terminal):
-            await db.execute(
-                "UPDATE subscriptions SET delivery = ?, delivered_at = ? WHERE job_id = ?"
-                " AND delivery IN ('waiting', 'pending')",
-                ("cancelled" if new == JobState.CANCELLED else "shown", now, job_id),
+    async def cancel(
+        self, job: Job, *, user_id: int, guild_id: int | None = None, error: str
+    ) -> Cancelled:
+        """Stop `user_id`'s deliveries (and `guild_id`'s, for its admin); end the job if no one
+        else waits. One transaction: a poll that ends the job meanwhile loses nothing."""
+        async with self.transaction() as db:
+            current = await self._get_in(db, job.id)
+            if current is None or not current.is_open:
+                return Cancelled(current or job, stopped=0, waiting=0, ended=False)
+            whose, params = "user_id = ?", [job.id, user_id]
+            if guild_id is not None:
+                whose, params = "(user_id = ? OR guild_id = ?)", [*params, guild_id]
+            cursor = await db.execute(
+                "UPDATE subscriptions SET delivery = 'cancelled' WHERE job_id = ?"
+                f" AND delivery = 'waiting' AND {whose}",
+                params,
             )
-        elif new.is_terminal:
-            await db.execute(
-                "UPDATE subscriptions SET delivery = 'pending', next_attempt_at = ?"
-                " WHERE job_id = ? AND delivery = 'waiting'",
-                (now, job_id),
-            )
+            waiting = int(await self.scalar(
+                "SELECT COUNT(*) FROM subscriptions WHERE job_id = ? AND delivery = 'waiting'",
+                (job.id,),
+            ))
+            ended = waiting == 0 and current.state == JobState.RUNNING
+            if ended:
+                await self._write_move(db, current, JobState.CANCELLED, None, {"error": error})
+        if ended:
+            current = await self._moved(current, JobState.CANCELLED)
+        return Cancelled(current, stopped=int(cursor.rowcount), waiting=waiting, ended=ended)
+
+    async def _get_in(self, db: aiosqlite.Connection, job_id: int) -> Job | None:
+        async with db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else job_from_row(row)
 
     async def refund(self, job_id: int) -> None:
         """Drop a job's charge: the API refused it, so nothing was spent."""
@@ -381,18 +494,3 @@ class JobStore:
             )
         log.info("job %d: delivery to user %s: %s%s", sub.job_id, sub.user_id, outcome,
                  f" ({detail})" if detail else "")
-
-    async def unsubscribe(self, job_id: int, user_id: int) -> int:
-        """Stop one requester's delivery; returns how many requesters still wait."""
-        async with self.transaction() as db:
-            await db.execute(
-                "UPDATE subscriptions SET delivery = 'cancelled' WHERE job_id = ? AND user_id = ?"
-                " AND delivery IN ('waiting', 'pending')",
-                (job_id, user_id),
-            )
-        return int(
-            await self.scalar(
-                "SELECT COUNT(*) FROM subscriptions WHERE job_id = ? AND delivery = 'waiting'",
-                (job_id,),
-            )
-        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.engine import Engine
+from bot.jobs import JobState
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +60,14 @@ class WebServer:
         job = await self.engine.store.by_callback_token(token) if _TOKEN.fullmatch(token) else None
         if job is None:
             return _closing(web.json_response({"ok": False}, status=404))
-        await request.read()  # bounded by client_max_size; the content is ignored on purpose
+        hint = _task_id_hint(await request.read())  # bounded by client_max_size
         woken = self.engine.scheduler.wake(job.id)
+        if not woken and job.state != JobState.RUNNING:
+            # A job we do not poll: a submission that crashed or was not confirmed, which
+            # the API now names, or an ended paid job that may have finished after all.
+            # The body is only a hint: one free TaskInfo decides.
+            if await self.engine.service.jobs.on_callback(job, hint):
+                woken = self.engine.scheduler.wake(job.id) or True
         log.info("job %d: callback received%s", job.id, "" if woken else " (not tracked)")
         return _closing(web.json_response({"ok": True}))
 
@@ -90,6 +98,20 @@ class WebServer:
             self.engine.store, lambda: self.engine.scheduler.queue_size
         )
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _task_id_hint(body: bytes) -> object:
+    """The separation id a callback body claims, if any; never trusted, only checked."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    for holder in (data, data.get("data") if isinstance(data, dict) else None):
+        if isinstance(holder, dict):
+            for key in ("task_id", "taskId"):
+                if key in holder:
+                    return holder[key]
+    return None
 
 
 def _closing(response: web.Response) -> web.Response:

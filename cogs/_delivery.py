@@ -77,7 +77,8 @@ class Deliverer:
         try:
             message = await channel.send(
                 content, embed=embed or discord.utils.MISSING, view=view or discord.utils.MISSING,
-                allowed_mentions=allowed(s.user_id for s in batch), nonce=nonce(job.id, target),
+                allowed_mentions=allowed(s.user_id for s in batch),
+                nonce=nonce(job.id, f"{job.state.value}:{target}"),  # a re-checked job is new
             )
         except (discord.Forbidden, discord.NotFound) as exc:
             reason = f"channel refused: {exc.status} {exc.code}"
@@ -100,7 +101,8 @@ class Deliverer:
             user = await self.bot.fetch_user(sub.user_id)
             message = await user.send(
                 content, embed=embed or discord.utils.MISSING, view=view or discord.utils.MISSING,
-                allowed_mentions=allowed([sub.user_id]), nonce=nonce(job.id, f"dm{sub.user_id}"),
+                allowed_mentions=allowed([sub.user_id]),
+                nonce=nonce(job.id, f"{job.state.value}:dm{sub.user_id}"),
             )
         except (discord.Forbidden, discord.NotFound) as exc:
             return Delivered(Delivery.UNDELIVERABLE, f"{reason}; DM refused: {exc.code}")

@@ -10,8 +10,9 @@ import discord
 
 from bot.errors import ApiError, UserError
 from bot.jobs import Delivery, Job, JobState, Mode
-from bot.rules import GuildRules, Member, check_access, check_spending
-from bot.service import ESTIMATED_CREDITS, Outcome, Request, Submission
+from bot.rules import GuildRules, check_access
+from bot.service import ESTIMATED_CREDITS, Limits, Outcome, Request, Submission
+from bot.service_jobs import Viewer
 from cogs._checks import member_of
 from cogs._status import StatusBoard
 from cogs._ui import result_embed, status_embed
@@ -98,14 +99,10 @@ class Submitter:
             await interaction.followup.send("Something went wrong on our side.", ephemeral=True)
 
     async def _submit(self, interaction: Interaction, request: Request, rules: GuildRules) -> None:
-        guild_id, user_id = interaction.guild_id or 0, interaction.user.id
-
-        async def guard(mode: Mode, cost: float) -> None:
-            now = self.bot.clock()
-            usage = await self.bot.guild_store.usage(guild_id, user_id, rules, now)
-            check_spending(rules, usage, cost, now)
-
-        submission = await self.bot.engine.service.submit(request, guard=guard)
+        # The service checks the spending rules again in the transaction that records the
+        # charge: two requests sent together cannot both pass a limit.
+        limits = Limits(rules, member_of(interaction))
+        submission = await self.bot.engine.service.submit(request, limits=limits)
         embed, view = self._render(submission, request)
         message = await interaction.followup.send(
             embed=embed, view=view or discord.utils.MISSING, wait=True,
@@ -132,19 +129,18 @@ class Submitter:
             note = f"Submitted. I'll ping you in {where} when the stems are ready."
         return status_embed(job, note), None
 
-    async def cancel(self, job: Job, member: Member) -> str:
-        if job.state == JobState.SUBMITTING:
-            raise UserError(f"Job `#{job.id}` is being submitted right now; try again shortly.")
-        if not job.is_open:
-            raise UserError(f"Job `#{job.id}` already ended ({job.state.value}).")
-        store = self.bot.engine.store
-        waiting = await store.unsubscribe(job.id, member.user_id)
-        if member.is_admin or waiting == 0:
-            await store.move(job, JobState.CANCELLED, error="Cancelled on request.")
+    async def cancel(self, job: Job, viewer: Viewer) -> str:
+        done = await self.bot.engine.service.jobs.cancel(job, viewer)
+        if done.ended:
             self.bot.engine.scheduler.forget(job.id)
             return f"Cancelled job `#{job.id}`: nobody will be pinged. {NOT_REFUNDED}"
+        if done.job.state == JobState.SUBMITTING:
+            raise UserError(f"Job `#{job.id}` is being submitted right now; try again shortly.")
+        if not done.job.is_open:
+            raise UserError(f"Job `#{job.id}` already ended ({done.job.state.value}).")
+        who = "Nobody in this server will" if viewer.is_admin else "You won't"
         return (
-            f"You won't be pinged for job `#{job.id}`; it goes on for the others who asked. "
+            f"{who} be pinged for job `#{job.id}`; it goes on for the others who asked. "
             f"{NOT_REFUNDED}"
         )
 

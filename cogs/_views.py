@@ -10,6 +10,7 @@ import discord
 
 from bot.errors import ApiError, UserError
 from bot.jobs import Job, JobState, RemoteState
+from bot.service_jobs import RECHECKABLE, Viewer
 from cogs._ui import link_buttons, result_embed
 
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ class RefreshButton(
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             job = await fresh_links(
-                _bot(interaction), self.job_id, interaction.guild_id, interaction.user.id
+                _bot(interaction), self.job_id, interaction.guild_id, interaction.user.id,
+                is_admin=interaction.permissions.manage_guild,
             )
         except (UserError, ApiError) as exc:
             text = str(exc) if isinstance(exc, UserError) else exc.user_text
@@ -60,18 +62,30 @@ class RefreshButton(
         await interaction.followup.send(embed=embed, view=links_view(job), ephemeral=True)
 
 
-async def fresh_links(bot: StemBot, job_id: int, guild_id: int | None, user_id: int) -> Job:
-    """The job with its stems as TaskInfo shows them now (links are re-signed upstream)."""
-    job = await bot.engine.store.get(job_id)
-    if guild_id is None:  # a result sent by DM: only someone who asked for it
-        visible = await bot.guild_store.is_subscriber(job_id, user_id)
-    else:
-        visible = job is not None and job.guild_id == guild_id
-    if job is None or not visible or job.remote_id is None:
+async def fresh_links(
+    bot: StemBot, job_id: int, guild_id: int | None, user_id: int, *, is_admin: bool = False
+) -> Job:
+    """The job with its stems as TaskInfo shows it now (links are re-signed upstream).
+
+    Who may: the service's one visibility rule. A failed or timed-out paid job is re-checked
+    first, and delivered to everyone who asked if it did finish."""
+    jobs = bot.engine.service.jobs
+    job = await jobs.visible_job(job_id, Viewer(user_id, guild_id, is_admin))
+    if job is None and await jobs.asked_in(job_id, guild_id):
+        raise UserError(
+            f"Only the members who asked for job `#{job_id}`, or a server admin, can refresh "
+            "its links. The links on the result work until they expire."
+        )
+    if job is None or job.remote_id is None:
         raise UserError(f"Job `#{job_id}` was not found here.")
+    remote_id = job.remote_id
+    if job.state in RECHECKABLE:
+        job = await jobs.recheck(job, user_id)
+        if job.state == JobState.SUCCEEDED:
+            return job  # its stems were just read from the API
     if job.state != JobState.SUCCEEDED:
         raise UserError(f"Job `#{job_id}` has no stems ({job.state.value}).")
-    separation = await bot.engine.api.separation(job.remote_id)
+    separation = await bot.engine.api.separation(remote_id)
     if separation.state != RemoteState.SUCCEEDED or not separation.stems:
         raise UserError("The API no longer has these stems; ask for the song again.")
     return Job(**{**job.__dict__, "stems": separation.stems})

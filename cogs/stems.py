@@ -13,6 +13,7 @@ from bot.errors import UserError
 from bot.jobs import Job, JobState, Mode
 from bot.rules import may_request, plural
 from bot.service import Request, clean_music_task_id, clean_song_id
+from bot.service_jobs import RECHECKABLE, Viewer
 from cogs import _admin
 from cogs._checks import member_of, results_channel
 from cogs._lookup import SongLookup
@@ -105,19 +106,33 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
     @app_commands.describe(job="The job number (pick from your recent jobs)")
     async def status(self, interaction: Interaction, job: int) -> None:
         found = await self._visible_job(interaction, job)
+        if found.state in RECHECKABLE and found.remote_id is not None:
+            # A paid job that failed or timed out may have finished after all: ask (free).
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            self.bot.acknowledged(interaction)
+            found = await self.bot.engine.service.jobs.recheck(found, interaction.user.id)
         note = await self.submitter.delivery_note(found, interaction.user.id)
         if found.state == JobState.SUCCEEDED:
             expires = (found.finished_at.timestamp() if found.finished_at else 0) + (
                 self.bot.settings.result_ttl_s
             )
-            await interaction.response.send_message(
-                embed=result_embed(found, expires, extra=note),
-                view=links_view(found, refresh=True),
-                ephemeral=True,
-            )
-            self.bot.acknowledged(interaction)
+            embed = result_embed(found, expires, extra=note)
+            await self._answer(interaction, embed, links_view(found, refresh=True))
             return
-        await interaction.response.send_message(embed=status_embed(found, note), ephemeral=True)
+        await self._answer(interaction, status_embed(found, note), None)
+
+    async def _answer(
+        self, interaction: Interaction, embed: discord.Embed, view: discord.ui.View | None
+    ) -> None:
+        """Privately: the first response, or the follow-up to a deferred one."""
+        if interaction.response.is_done():
+            await interaction.followup.send(
+                embed=embed, view=view or discord.utils.MISSING, ephemeral=True
+            )
+            return
+        await interaction.response.send_message(
+            embed=embed, view=view or discord.utils.MISSING, ephemeral=True
+        )
         self.bot.acknowledged(interaction)
 
     @app_commands.command(name="list", description="List stem jobs, newest first")
@@ -151,7 +166,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
     @app_commands.describe(job="The job number (pick from your running jobs)")
     async def cancel(self, interaction: Interaction, job: int) -> None:
         found = await self._visible_job(interaction, job)
-        text = await self.submitter.cancel(found, member_of(interaction))
+        text = await self.submitter.cancel(found, _viewer(interaction))
         await interaction.response.send_message(text, ephemeral=True)
         self.bot.acknowledged(interaction)
 
@@ -171,13 +186,11 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         ]
 
     async def _visible_job(self, interaction: Interaction, job_id: int) -> Job:
-        """A job of this server that the user asked for (any job of it, for admins)."""
-        job = await self.bot.engine.store.get(job_id)
-        member = member_of(interaction)
-        visible = job is not None and job.guild_id == _guild_id(interaction) and (
-            member.is_admin or await self.bot.guild_store.is_subscriber(job_id, member.user_id)
-        )
-        if job is None or not visible:
+        """A job the user asked for (from any server), or, for an admin, one a member of this
+        server asked for: the service's one rule, shared with cancel and Refresh."""
+        _guild_id(interaction)
+        job = await self.bot.engine.service.jobs.visible_job(job_id, _viewer(interaction))
+        if job is None:
             raise UserError(f"No job `#{job_id}` of yours was found in this server.")
         return job
 
@@ -233,6 +246,11 @@ def _guild_id(interaction: Interaction) -> int:
     if interaction.guild_id is None:
         raise UserError("Stem commands work in servers only.")
     return interaction.guild_id
+
+
+def _viewer(interaction: Interaction) -> Viewer:
+    member = member_of(interaction)
+    return Viewer(member.user_id, interaction.guild_id, member.is_admin)
 
 
 def _choice_name(job: Job) -> str:

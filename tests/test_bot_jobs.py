@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.jobs import Delivery, JobState
 from tests._bot_helpers import ended_job, is_disabled
-from tests.bot_world import World, bot_world, button_id
+from tests.bot_world import SLOW_S, World, bot_world, button_id
 from tests.standin import Message
 
 
@@ -142,7 +143,8 @@ async def test_status_of_another_servers_job_is_not_shown_even_to_an_admin(
 ) -> None:
     async with bot_world(tmp_path) as world:
         other = world.standin.add_guild("Elsewhere")
-        job = await ended_job(world, world.admin, song="a", guild_id=other.id)
+        carol = world.standin.add_member(other, "carol")
+        job = await ended_job(world, carol, song="a", guild_id=other.id)
 
         asked = await world.command("stems status", {"job": job.id}, user=world.admin)
         answer = await asked.wait_response()
@@ -159,4 +161,32 @@ async def test_an_admin_can_see_a_members_job(tmp_path: Path) -> None:
         shown = await asked.wait_original()
 
         assert shown.ephemeral and "Alice's Song" in shown.text
+        assert world.standin.errors == []
+
+
+async def test_status_of_a_timed_out_job_that_finished_after_all_delivers_it(
+    tmp_path: Path,
+) -> None:
+    async with bot_world(tmp_path, duration_s=SLOW_S, job_deadline_s=0.5) as world:
+        asked = await world.separate(world.alice)
+        await asked.wait_original(lambda m: bool(m.embeds))
+        joined = await world.separate(world.bob)
+        await joined.wait_original(lambda m: "pinged too" in m.text)
+        timed_out = await world.result(lambda m: "#1" in m.text)
+        await world.settle()
+        assert (await world.job(1)).state == JobState.TIMED_OUT
+        world.sandbox.finish(await world.remote_id(1))
+
+        status = await world.command("stems status", {"job": 1}, user=world.alice)
+        shown = await status.wait_original(lambda m: not m.loading)
+        for_bob = await world.result(lambda m: m.id != timed_out.id)
+        await world.settle()
+
+        assert shown.ephemeral and [b["label"] for b in shown.buttons if b.get("url")] == [
+            "Vocals", "Instrumental"]
+        assert for_bob.pinged_user_ids == {world.bob.id} and for_bob.buttons
+        subs = {s.user_id: s.delivery for s in await world.subscriptions(1)}
+        assert subs == {world.alice.id: Delivery.SHOWN, world.bob.id: Delivery.CHANNEL}
+        assert (await world.job(1)).state == JobState.SUCCEEDED
+        assert world.creates() == 1
         assert world.standin.errors == []

@@ -156,7 +156,9 @@ async def test_refresh_links_posts_fresh_links_privately(tmp_path: Path) -> None
         result = await world.result()
         lookups = world.sandbox.calls["TaskInfo"]
 
-        pressed = await world.standin.click(result, button_id(result, "Refresh links"), world.bob)
+        pressed = await world.standin.click(
+            result, button_id(result, "Refresh links"), world.alice
+        )
         fresh = await pressed.wait_original(lambda m: bool(m.embeds))
 
         assert pressed.responses[0].ephemeral and fresh.ephemeral

@@ -118,3 +118,30 @@ async def test_spending_rules_do_not_stop_a_free_join_of_a_running_job(tmp_path:
         assert not status.ephemeral and "you will be pinged too" in status.text
         assert world.creates() == 1
         assert world.standin.errors == []
+
+
+async def outcome(interaction: Interaction) -> str:
+    """"accepted", or the refusal text: for requests whose order is not known in advance."""
+    first = await interaction.wait_response()
+    if first.type == 4:
+        return first.content
+    settled = await interaction.wait_original(lambda m: m.deleted or not m.loading)
+    if not settled.deleted and "#" in settled.text:
+        return "accepted"
+    return (await interaction.wait_followup()).content
+
+
+async def test_two_members_asking_at_once_cannot_both_spend_the_last_credit(
+    tmp_path: Path,
+) -> None:
+    async with bot_world(tmp_path, duration_s=SLOW_S) as world:
+        await world.set_rules(budget_credits=1.0, cooldown_s=0)
+
+        asked = [await world.separate(world.alice),
+                 await world.separate(world.bob, song="demo-song-2")]
+        said = sorted([await outcome(a) for a in asked])
+
+        assert said[1] == "accepted"
+        assert "credit budget is used up" in said[0]
+        assert world.creates() == 1
+        assert world.standin.errors == []

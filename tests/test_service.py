@@ -144,7 +144,8 @@ async def test_an_unanswered_create_task_says_it_may_have_been_charged(rig: Rig)
         await rig.engine.service.submit(req())
 
     job = await rig.engine.store.get(1)
-    assert job is not None and job.state == JobState.FAILED
+    # Interrupted, not failed: it may exist upstream, and a callback naming it adopts it.
+    assert job is not None and job.state == JobState.INTERRUPTED
     assert "may or may not have started" in (job.error or "")
     assert rig.sandbox.calls["CreateTask"] <= 1
     assert await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger") == 1

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+import signal
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
 from bot.jobs import Delivery, IllegalTransition, Job, JobState, Mode
+from bot.ops import purge, show_jobs
 from bot.store import JobStore, StoreError
 from tests._sandbox_fixtures import FakeClock
 
@@ -98,3 +104,63 @@ async def test_jobs_survive_close_and_reopen(tmp_path: Path) -> None:
     finally:
         await second.close()
     assert (reopened.id, reopened.remote_id, reopened.state) == (job.id, "r9", JobState.RUNNING)
+
+
+async def test_a_second_stembot_on_the_same_database_is_refused_with_a_clear_message(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    first = await JobStore.open(path)
+    try:
+        with pytest.raises(StoreError) as refused:
+            await JobStore.open(path)
+    finally:
+        await first.close()
+    again = await JobStore.open(path)  # the first one stopped: the lock went with it
+    await again.close()
+
+    assert f"{path}.lock" in str(refused.value)
+    assert "one stembot per database" in str(refused.value)
+
+
+async def test_the_database_lock_is_released_when_its_process_is_killed(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c",
+        "import asyncio, sys\n"
+        "from bot.store import JobStore\n"
+        "async def main():\n"
+        f"    store = await JobStore.open({str(path)!r})\n"
+        "    print('ready', flush=True)\n"
+        "    await asyncio.sleep(3600, store)\n"
+        "asyncio.run(main())\n",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert holder.stdout is not None
+    try:
+        assert await asyncio.wait_for(holder.stdout.readline(), 20) == b"ready\n"
+        with pytest.raises(StoreError, match="already running"):
+            await JobStore.open(path)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        await holder.wait()
+
+    store = await JobStore.open(path)
+    await store.close()
+
+
+async def test_operator_commands_read_the_database_while_the_bot_holds_it(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(database_path=tmp_path / "jobs.sqlite3")
+    bot = await JobStore.open(settings.database_path)
+    try:
+        await new_job(bot)
+        listing, purged = io.StringIO(), io.StringIO()
+        assert await show_jobs(settings, None, None, 10, out=listing) == 0
+        assert await purge(settings, 30, out=purged) == 0
+    finally:
+        await bot.close()
+
+    assert "submitting" in listing.getvalue()
+    assert "deleted 0 finished jobs" in purged.getvalue()

@@ -260,3 +260,79 @@ async def test_song_autocomplete_makes_no_api_call_for_a_member_without_the_allo
             assert asked.autocomplete_choices == [], asked.autocomplete_choices
 
         assert api_calls(world) == 0
+
+
+# --- issue 9, finding 6: visibility follows the subscription --------------------------------
+
+
+async def join_from(world: World, where: Elsewhere, user: User) -> None:
+    asked = await world.standin.invoke(where.guild, where.channel, user, "stems separate",
+                                       {"task_id": "demo-music-task", "suno_id": "demo-song-1"})
+    status = await asked.wait_original(lambda m: not m.loading)
+    assert "pinged too" in status.text, status.text
+
+
+async def test_a_member_who_joined_another_servers_job_can_see_it_and_refresh_it(
+    tmp_path: Path,
+) -> None:
+    async with bot_world(tmp_path, duration_s=SLOW_S) as world:
+        where = other_server(world)
+        await world.bot.tree.sync()
+        asked = await world.separate(world.alice)
+        await asked.wait_original(lambda m: bool(m.embeds))
+        await join_from(world, where, where.carol)
+
+        status = await ask(world, where, where.carol, "stems status", {"job": 1})
+        world.sandbox.finish(await world.remote_id(1))
+        theirs = await world.standin.wait_message(
+            lambda m: m.channel_id == where.channel.id and m.interaction_id is None
+            and m.author_id == world.standin.bot_user_id
+        )
+        pressed = await world.standin.click(theirs, button_id(theirs, "Refresh links"),
+                                            where.carol)
+        fresh = await pressed.wait_original(lambda m: not m.loading)
+
+        assert NOT_FOUND.format(1) not in status and "`#1`" in status
+        assert fresh.ephemeral and "Fresh links" in fresh.text
+        assert world.creates() == 1
+        assert world.standin.errors == []
+
+
+async def test_cancelling_a_job_shared_across_servers_stops_only_your_own_servers_pings(
+    tmp_path: Path,
+) -> None:
+    async with bot_world(tmp_path, duration_s=SLOW_S) as world:
+        where = other_server(world)
+        await world.bot.tree.sync()
+        asked = await world.separate(world.alice)
+        await asked.wait_original(lambda m: bool(m.embeds))
+        await join_from(world, where, where.carol)
+
+        by_member = await ask(world, where, where.carol, "stems cancel", {"job": 1})
+        by_admin = await ask(world, where, where.dave, "stems cancel", {"job": 1})
+
+        assert "You won't be pinged for job `#1`" in by_member
+        assert "Nobody in this server will be pinged for job `#1`" in by_admin
+        assert "goes on for the others" in by_admin and "Cancelled job" not in by_admin
+        assert (await world.job(1)).state == JobState.RUNNING
+        subs = {s.user_id: s.delivery for s in await world.subscriptions(1)}
+        assert subs == {world.alice.id: Delivery.WAITING, where.carol.id: Delivery.CANCELLED}
+        assert world.standin.errors == []
+
+
+async def test_refresh_by_a_member_who_did_not_ask_says_who_may(tmp_path: Path) -> None:
+    async with bot_world(tmp_path) as world:
+        await world.separate(world.alice)
+        result = await world.result()
+        calls = api_calls(world)
+
+        pressed = await world.standin.click(result, button_id(result, "Refresh links"), world.bob)
+        refused = await pressed.wait_original(lambda m: not m.loading)
+        pressed = await world.standin.click(result, button_id(result, "Refresh links"),
+                                            world.admin)
+        by_admin = await pressed.wait_original(lambda m: not m.loading)
+
+        assert refused.ephemeral and "Only the members who asked for job `#1`" in refused.text
+        assert by_admin.ephemeral and "Fresh links" in by_admin.text
+        assert api_calls(world) == calls + 1  # the admin's re-read only
+        assert world.standin.errors == []

@@ -162,7 +162,11 @@ async def test_a_failed_create_task_reaches_its_requester_as_a_clear_message_onc
         assert not any(KEY in text or "crun API error" in text for text in texts)
         assert sandbox.calls["CreateTask"] == len(CREATE_FAULTS)  # none was resent
         jobs = await rig.engine.store.recent_jobs(limit=100)
-        assert [j.state for j in jobs] == [JobState.FAILED] * len(CREATE_FAULTS)
+        # Refusals fail; unconfirmed submissions are interrupted (a callback may adopt them).
+        assert [j.state for j in reversed(jobs)] == [
+            JobState.INTERRUPTED if text == UnconfirmedSubmission.TEXT else JobState.FAILED
+            for _, text in CREATE_FAULTS
+        ]
         assert rig.recorder.calls == []  # told in the command's reply, not told again later
         charged = await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger")
         assert charged == 4  # only the unconfirmed ones stay on the books

@@ -1,0 +1,206 @@
+"""After submission: who sees a job, cancelling, re-checking an ended job, adopting a lost one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from bot.api import StemApi
+from bot.errors import ApiError
+from bot.jobs import Job, JobState, RemoteState
+from bot.store import Cancelled, JobStore, StoreError
+
+log = logging.getLogger(__name__)
+
+DEAD_TEXT = (
+    "The bot hit an error while submitting this job, so it is not known whether the API "
+    "started (and charged) it. It was not resent; ask again if you still want it."
+)
+CANCEL_TEXT = "Cancelled on request."
+_REMOTE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+RECHECKABLE = frozenset({JobState.FAILED, JobState.TIMED_OUT})
+
+
+class SongLocks:
+    """One asyncio lock per key, kept while anyone holds or waits for it.
+
+    A lock dropped as soon as it is released would let a newcomer take a fresh lock while
+    the waiter that release just woke is about to run: two holders at once."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks at a job: a member, in a server (None: in a DM), perhaps its admin."""
+
+    user_id: int
+    guild_id: int | None
+    is_admin: bool = False
+
+
+class FollowUp:
+    """Decisions about existing jobs, in one place for every command and button."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        api: StemApi,
+        *,
+        deadline_s: float,
+        track: Callable[[Job], None],
+        is_submitting: Callable[[int], bool],
+        stranded: dict[int, str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store, self._api, self._deadline_s = store, api, deadline_s
+        self._track, self._is_submitting, self._stranded = track, is_submitting, stranded
+        self._clock = clock
+
+    async def reread(self, job_id: int) -> Job | None:
+        try:
+            return await self._store.get(job_id)
+        except Exception:
+            log.warning("job %d: could not be read back", job_id, exc_info=True)
+            return None
+
+    # --- visibility: one rule for status, cancel and Refresh -------------------------------
+
+    async def visible_job(self, job_id: int, viewer: Viewer) -> Job | None:
+        """The job, if `viewer` asked for it (from any server), or is an admin of a server
+        one of whose members asked for it. Otherwise None: it is not theirs to see."""
+        job = await self._store.get(job_id)
+        if job is None:
+            return None
+        subs = await self._store.subscriptions(job_id)
+        if any(s.user_id == viewer.user_id for s in subs):
+            return job
+        if viewer.is_admin and viewer.guild_id is not None and any(
+            s.guild_id == viewer.guild_id for s in subs
+        ):
+            return job
+        return None
+
+    async def asked_in(self, job_id: int, guild_id: int | None) -> bool:
+        """Did a member of this server ask for the job? (to explain a refusal, not to allow)"""
+        subs = await self._store.subscriptions(job_id)
+        return guild_id is not None and any(s.guild_id == guild_id for s in subs)
+
+    # --- dead submissions -------------------------------------------------------------------
+
+    async def settle_dead(self, job: Job) -> Job:
+        """A `submitting` job whose submission is no longer in flight in this process: revive
+        it when the API accepted it (its remote id is known), else end it interrupted."""
+        remote_id = self._stranded.get(job.id)
+        try:
+            if remote_id is not None:
+                now = self._clock()
+                moved = await self._store.move(
+                    job, JobState.RUNNING, remote_id=remote_id, submitted_at=now,
+                    deadline_at=job.created_at.timestamp() + self._deadline_s,
+                )
+                self._stranded.pop(job.id, None)
+                self._track(moved)
+                return moved
+            return await self._store.move(job, JobState.INTERRUPTED, error=DEAD_TEXT)
+        except StoreError:
+            return await self._store.get(job.id) or job  # someone settled it first
+
+    # --- cancel -----------------------------------------------------------------------------
+
+    async def cancel(self, job: Job, viewer: Viewer) -> Cancelled:
+        """Stop the viewer's pings (an admin: their whole server's); end the job when nobody
+        waits any more. Never raises because the job moved meanwhile."""
+        if job.state == JobState.SUBMITTING:
+            if self._is_submitting(job.id):
+                return Cancelled(job, stopped=0, waiting=0, ended=False)
+            job = await self.settle_dead(job)
+        return await self._store.cancel(
+            job, user_id=viewer.user_id,
+            guild_id=viewer.guild_id if viewer.is_admin else None, error=CANCEL_TEXT,
+        )
+
+    # --- re-check and adoption --------------------------------------------------------------
+
+    async def recheck(self, job: Job, shown_to: int | None) -> Job:
+        """A failed or timed-out job we paid for may have finished after all: ask, for free.
+
+        If it did, it succeeds now; `shown_to` sees it at once and everyone else who asked is
+        sent the result (they were told of the failure, so they are told of the recovery)."""
+        if job.state not in RECHECKABLE or job.remote_id is None:
+            return job
+        try:
+            separation = await self._api.separation(job.remote_id)
+        except ApiError as exc:
+            log.info("job %d: re-check failed (%s)", job.id, exc.code)
+            return job
+        if separation.state != RemoteState.SUCCEEDED or not separation.stems:
+            return job
+        try:
+            moved = await self._store.move(
+                job, JobState.SUCCEEDED, shown_to=shown_to, stems=separation.stems,
+                credits=separation.credits, error=None,
+            )
+        except StoreError:
+            return await self._store.get(job.id) or job  # re-checked by someone else first
+        if separation.credits is not None:
+            await self._store.settle_charge(job.id, separation.credits)
+        return moved
+
+    async def on_callback(self, job: Job, hint: object) -> bool:
+        """A callback for a job we do not poll. Its body is only a hint: TaskInfo decides.
+        True when the job is tracked again (or was re-checked into a result)."""
+        if job.state == JobState.SUBMITTING:
+            if self._is_submitting(job.id):
+                return False  # its CreateTask answer is on the way and will be recorded
+            job = await self.settle_dead(job)
+            if job.state == JobState.RUNNING:
+                return True
+        if job.state == JobState.INTERRUPTED and job.remote_id is None:
+            return await self.adopt(job, hint)
+        if job.state in RECHECKABLE:
+            return (await self.recheck(job, None)).state == JobState.SUCCEEDED
+        return False
+
+    async def adopt(self, job: Job, hint: object) -> bool:
+        """An unconfirmed submission, revealed by the API: confirm the id, then track it."""
+        if not isinstance(hint, str) or not _REMOTE_ID.fullmatch(hint):
+            return False
+        try:
+            await self._api.separation(hint)  # free; a 404 or any error: not adopted
+        except ApiError as exc:
+            log.info("job %d: callback named %r, which TaskInfo did not confirm (%s)",
+                     job.id, hint, exc.code)
+            return False
+        now = self._clock()
+        try:
+            adopted = await self._store.move(
+                job, JobState.RUNNING, remote_id=hint, submitted_at=now,
+                deadline_at=now + self._deadline_s, error=None,
+            )
+        except (StoreError, sqlite3.IntegrityError):
+            return False  # adopted meanwhile, or the id belongs to another job
+        log.info("job %d: adopted remote_id %s from a callback", job.id, hint)
+        self._track(adopted)
+        return True
