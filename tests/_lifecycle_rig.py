@@ -88,15 +88,15 @@ class ScriptedSandbox(Sandbox):
         name = ENDPOINT.get(request.path)
         if name is None:
             return await handler(request)
+        job_id = None
+        if name == "CreateTask":  # every call that arrives counts, whatever it is answered
+            job_id = await self._submitting_job(request)
+            self.create_for.append(job_id)
         answer = self.answers[name].popleft() if self.answers[name] else None
         if answer is not None:
             self.scripted[answer.label] += 1
         if answer is not None and answer.when == "before":
             return await self._answer(request, answer)
-        job_id = None
-        if name == "CreateTask":
-            job_id = await self._submitting_job(request)
-            self.create_for.append(job_id)
         before = set(self.separations)
         response = await handler(request)
         for remote_id in set(self.separations) - before:
