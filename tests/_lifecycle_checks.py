@@ -62,6 +62,21 @@ def ledger(snap: Snapshot, sandbox: ScriptedSandbox) -> list[str]:
     return bad
 
 
+def paid_results(snap: Snapshot, sandbox: ScriptedSandbox) -> list[str]:
+    """A paid job ends failed only when the API said it failed (its status, or a failure word)."""
+    bad = []
+    for job_id, job in snap.jobs.items():
+        remote_id = job["remote_id"]
+        if job["state"] != "failed" or remote_id is None:
+            continue
+        made = sandbox.separations.get(remote_id)
+        said_failed = made is not None and made.state.value == "failed"
+        if not said_failed and "info: failure word" not in sandbox.told[remote_id]:
+            bad.append(f"lost: paid job {job_id} was failed ({job['error']!r}) though the API "
+                       f"never said so (it answered {sorted(sandbox.told[remote_id])})")
+    return bad
+
+
 def subscriptions(snap: Snapshot, discord: ScriptedDiscord, model: Model) -> list[str]:
     """Each is delivered once, told of a failure once, or still tracked; none is dropped."""
     bad = []

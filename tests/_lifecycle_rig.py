@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +59,7 @@ class ScriptedSandbox(Sandbox):
         self.create_for: list[int | None] = []  # the job each arriving CreateTask was sent for
         self.performed: dict[str, int | None] = {}  # remote id -> job, for each charged create
         self.scripted: Counter[str] = Counter()
+        self.told: defaultdict[str, set[str]] = defaultdict(set)  # task id -> scripted answers
 
     def reset(self, database: Path, tasks: Iterable[tuple[str, list[tuple[str, str]]]]) -> None:
         """A fresh account for the next example (the server itself is shared)."""
@@ -75,6 +76,7 @@ class ScriptedSandbox(Sandbox):
         self.create_for.clear()
         self.performed.clear()
         self.scripted.clear()
+        self.told.clear()
         for music_task_id, songs in tasks:
             self.add_music_task(music_task_id, songs)
 
@@ -95,6 +97,7 @@ class ScriptedSandbox(Sandbox):
         answer = self.answers[name].popleft() if self.answers[name] else None
         if answer is not None:
             self.scripted[answer.label] += 1
+            self.told[request.query.get("task_id", "")].add(answer.label)
         if answer is not None and answer.when == "before":
             return await self._answer(request, answer)
         before = set(self.separations)
