@@ -18,6 +18,7 @@ class Model:
     """What members were told on the spot, and what they asked for, as the machine saw it."""
 
     told_in_reply: set[tuple[int, int]] = field(default_factory=set)  # (job, user): an error
+    maybe_told: set[tuple[int, int]] = field(default_factory=set)  # a crash hid which request
     reused: set[tuple[int, int]] = field(default_factory=set)  # (job, user): shown at once
     cancelled_by: set[tuple[int, int]] = field(default_factory=set)  # (job, user) asked to cancel
     admin_cancels: dict[int, set[int]] = field(default_factory=dict)  # job -> admins' guilds
@@ -88,7 +89,7 @@ def subscriptions(snap: Snapshot, discord: ScriptedDiscord, model: Model) -> lis
             bad.append(f"lost: {where} still waits on an ended job")
         if state == "pending" and (is_open or sub["next_attempt_at"] is None):
             bad.append(f"lost: {where} is pending with no delivery due")
-        if state == "shown" and key not in model.told_in_reply | model.reused:
+        if state == "shown" and key not in model.told_in_reply | model.maybe_told | model.reused:
             bad.append(f"lost: {where} is marked told, but nobody told this member")
         if state == "cancelled" and key not in model.cancelled_by and sub["guild_id"] not in (
                 model.admin_cancels.get(sub["job_id"], set())):
