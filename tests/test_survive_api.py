@@ -15,7 +15,7 @@ from bot.errors import _USER_TEXT, ApiError, UnconfirmedSubmission
 from bot.jobs import Delivery, JobState, Mode
 from bot.sandbox import Fault, serve
 from bot.service import Request
-from tests._campaign import CampaignReport, report, size
+from tests._campaign import CampaignReport, guarantee_mix, report, size
 from tests._sandbox_fixtures import KEY, FakeClock
 from tests._survive_sandbox import WatchedSandbox, worst_window
 from tests.conftest import Recorder, Rig, make_settings
@@ -91,6 +91,7 @@ async def test_taskinfo_faults_lose_nothing_repeat_no_create_and_keep_the_budget
     print(f"\n[api-faults] seed {seed} (STEMBOT_SEED={seed} to replay)")
     async with open_rig(tmp_path, seed) as (rig, sandbox):
         sandbox.set_fault_rate("TaskInfo", FAULT_RATE, TASKINFO_FAULTS)
+        guarantee_mix(sandbox, "TaskInfo", TASKINFO_FAULTS)  # the asserted set, whatever the seed
         for index in range(JOBS):
             sandbox.add_music_task(f"fault-task-{index}", [(f"song-{index}", "Song")])
         modes = [Mode.INSTRUMENTAL if i % 4 == 0 else Mode.VOCAL for i in range(JOBS)]
