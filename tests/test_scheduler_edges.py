@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import bot.api
+import bot.replies
 from bot.delivery import Delivered
 from bot.jobs import Delivery, Job, JobState, Subscription
 from bot.outcomes import NO_STEMS_TEXT, NOT_FOUND_TEXT
@@ -249,7 +250,7 @@ async def test_a_delivery_in_flight_does_not_make_the_loop_spin(
 async def test_a_success_without_stems_is_checked_three_more_times_then_fails(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = bot.api.parse_separation
+    real = bot.replies.parse_separation
 
     def no_stems(*args: Any) -> Separation:
         return dataclasses.replace(real(*args), stems=())
