@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import re
 import signal
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import ApiError, UserError
 from bot.guild_store import GuildStore
+from bot.said import api_words
 from bot.store import StoreError
 from bot.web import WebServer
 
@@ -51,7 +51,7 @@ class StemTree(app_commands.CommandTree["StemBot"]):
         if isinstance(error, app_commands.CommandInvokeError):
             cause = error.original
         if isinstance(cause, UserError):
-            text = str(cause)
+            text = user_error_text(cause)
         elif isinstance(cause, ApiError):
             log.warning("API error %d in /%s: %s", cause.code, _name(interaction), cause.message)
             text = api_error_text(cause)
@@ -82,14 +82,17 @@ def api_error_text(exc: ApiError) -> str:
     return f'{exc.user_text} (The separation service said: "{said}".)'
 
 
-def _api_words(exc: ApiError) -> str | None:
-    message = " ".join(exc.message.split())
-    if not exc.envelope or not message or re.fullmatch(r"(HTTP )?\d+.*", message):
-        return None  # ours, empty, or only a status line
-    if message.lower() in ("error", "success", "fail", "failed"):
+def _api_words(exc: BaseException) -> str | None:
+    said = api_words(exc)
+    if said is None:
         return None
-    text = discord.utils.escape_mentions(discord.utils.escape_markdown(message)).replace('"', "'")
-    return text if len(text) <= 300 else text[:299] + "…"
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(said)).replace('"', "'")
+
+
+def user_error_text(exc: UserError) -> str:
+    """Our words; when the API refused the call behind it, its own words too."""
+    said = _api_words(exc)
+    return str(exc) if said is None else f'{exc} (The separation service said: "{said}".)'
 
 
 async def reply_privately(interaction: discord.Interaction[Any], text: str) -> None:

@@ -14,6 +14,7 @@ from enum import StrEnum
 from bot.api import MusicTask, Song, StemApi
 from bot.errors import ApiError, UnconfirmedSubmission, UserError
 from bot.jobs import Delivery, Job, JobState, Mode, RemoteState
+from bot.songs import SongSource
 from bot.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,9 @@ class SubmitService:
         track: Track,
         callback_url: Callable[[str], str | None] = lambda token: None,
         clock: Callable[[], float] = time.time,
+        songs: SongSource | None = None,
     ) -> None:
+        self._songs = songs or api  # the cached, budgeted song lists (bot/songs.py)
         self._clock = clock
         self._store = store
         self._api = api
@@ -107,7 +110,7 @@ class SubmitService:
     async def check_source(self, music_task_id: str, song_id: str) -> tuple[MusicTask, Song]:
         """Free TaskInfo: the music task exists, is a finished Suno task, and holds the song."""
         try:
-            task = await self._api.music_task(music_task_id)
+            task = await self._songs.music_task(music_task_id)
         except ApiError as exc:
             if exc.code in (404, 422):
                 raise UserError(

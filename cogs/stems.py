@@ -35,7 +35,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
     def __init__(self, bot: StemBot) -> None:
         self.bot = bot
         self.status_board = StatusBoard()
-        self.songs = SongLookup(bot.engine.api)
+        self.songs = SongLookup(bot.engine.songs, bot.engine.lookup_cooldown)
         self.submitter = Submitter(bot, self.status_board)
         super().__init__()
 
@@ -97,7 +97,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         if not may_request(rules, member_of(interaction)):
             return []  # no API call, and no song titles, for someone who may not ask
         task_id = getattr(interaction.namespace, "task_id", None)
-        return await self.songs.choices(task_id, current)
+        return await self.songs.choices(task_id, current, interaction.user.id)
 
     # --- /stems status, list, cancel ---------------------------------------------------
 
