@@ -10,7 +10,7 @@ import pytest
 
 from bot.bot import GENERIC_ERROR
 from bot.sandbox import Fault
-from tests.bot_world import World, bot_world
+from tests.bot_world import bot_world
 from tests.standin import Interaction
 
 
@@ -18,13 +18,9 @@ def on_fire(*args: Any, **kwargs: Any) -> Any:
     raise RuntimeError("the database is on fire")
 
 
-async def removed(world: World, asked: Interaction) -> bool:
+async def removed(asked: Interaction) -> bool:
     """Waits until the public placeholder is gone (it is removed after the private answer)."""
-    original = asked.original
-    assert original is not None
-    return await world.standin.notifier.wait_for(
-        lambda: True if original.deleted else None, 5, "the placeholder to be removed"
-    )
+    return (await asked.wait_original(lambda m: m.deleted)).deleted
 
 
 def logged_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -57,7 +53,7 @@ async def test_a_public_defer_that_ends_in_a_user_error_is_replaced_by_a_private
         error = await asked.wait_followup()
 
         assert asked.responses[0].type == 5 and not asked.responses[0].ephemeral
-        assert await removed(world, asked)
+        assert await removed(asked)
         assert error.ephemeral and "No music task `no-such-task`" in error.content
         assert world.standin.channel_messages(world.channel) == [error]  # only alice sees it
         assert world.creates() == 0
@@ -73,7 +69,7 @@ async def test_an_unexpected_error_after_a_public_defer_is_told_privately_and_lo
         asked = await world.separate(world.alice)
         error = await asked.wait_followup()
 
-        assert await removed(world, asked)
+        assert await removed(asked)
         assert error.ephemeral and error.content == GENERIC_ERROR
         (record,) = logged_errors(caplog)
         assert record.exc_info is not None and record.exc_info[0] is RuntimeError
@@ -90,7 +86,7 @@ async def test_an_api_error_is_explained_privately_in_the_users_words(tmp_path: 
 
         assert error.ephemeral
         assert error.content.startswith("The bot's API key is missing or invalid.")
-        assert await removed(world, asked)
+        assert await removed(asked)
         assert world.creates() == 0
         assert world.standin.errors == []
 
