@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -19,6 +20,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import ApiError, UserError
 from bot.guild_store import GuildStore
+from bot.said import api_words
 from bot.store import StoreError
 from bot.web import WebServer
 
@@ -29,6 +31,7 @@ PERMISSIONS = discord.Permissions(
     view_channel=True, send_messages=True, send_messages_in_threads=True, embed_links=True
 )
 COMMAND_HASH_KEY = "command_hash"
+PLACEHOLDER_SETTLED = "This request did not go through; the reason was sent privately."
 GENERIC_ERROR = "Something went wrong on our side. It has been logged; please try again later."
 
 
@@ -48,10 +51,10 @@ class StemTree(app_commands.CommandTree["StemBot"]):
         if isinstance(error, app_commands.CommandInvokeError):
             cause = error.original
         if isinstance(cause, UserError):
-            text = str(cause)
+            text = user_error_text(cause)
         elif isinstance(cause, ApiError):
             log.warning("API error %d in /%s: %s", cause.code, _name(interaction), cause.message)
-            text = cause.user_text
+            text = api_error_text(cause)
         elif isinstance(cause, app_commands.CommandOnCooldown):
             text = f"Slow down: try again in {cause.retry_after:.0f} s."
         elif isinstance(cause, app_commands.MissingPermissions):
@@ -68,19 +71,62 @@ def _name(interaction: discord.Interaction[Any]) -> str:
     return interaction.command.qualified_name if interaction.command else "?"
 
 
+def api_error_text(exc: ApiError) -> str:
+    """Our explanation, with the API's own words when it refused (a 422 is not always "not
+    found"). Plain words for members: no codes, the text made inert."""
+    said = _api_words(exc)
+    if said is None:
+        return exc.user_text
+    if exc.code == 422:
+        return f'The separation service refused the request: "{said}".'
+    return f'{exc.user_text} (The separation service said: "{said}".)'
+
+
+def _api_words(exc: BaseException) -> str | None:
+    said = api_words(exc)
+    if said is None:
+        return None
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(said)).replace('"', "'")
+
+
+def user_error_text(exc: UserError) -> str:
+    """Our words; when the API refused the call behind it, its own words too."""
+    said = _api_words(exc)
+    return str(exc) if said is None else f'{exc} (The separation service said: "{said}".)'
+
+
 async def reply_privately(interaction: discord.Interaction[Any], text: str) -> None:
-    """Answer only the invoker, whatever was already sent (a public defer is replaced)."""
+    """Answer only the invoker, whatever was already sent (a public "thinking…" is replaced)."""
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)
             if isinstance(interaction.client, StemBot):
                 interaction.client.acknowledged(interaction)
-            return
-        if interaction.extras.get("public_defer") and not interaction.extras.get("filled"):
-            await interaction.delete_original_response()
-        await interaction.followup.send(text, ephemeral=True)
+        elif interaction.extras.get("public_defer") and not interaction.extras.get("filled"):
+            await _replace_public_placeholder(interaction, text)
+        else:
+            await interaction.followup.send(text, ephemeral=True)
     except discord.HTTPException:
         log.warning("could not tell the user about an error (interaction %s)", interaction.id)
+
+
+async def _replace_public_placeholder(interaction: discord.Interaction[Any], text: str) -> None:
+    """The private answer goes out first, then the public placeholder is removed; failing to
+    remove it never hides the answer. (A follow-up would fill a still-"thinking" placeholder,
+    publicly, so it is first settled with a neutral line.)"""
+    try:
+        await interaction.edit_original_response(content=PLACEHOLDER_SETTLED)
+    except discord.HTTPException:
+        # Unsettled, a follow-up would be public: removing it first is the only private way.
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.delete_original_response()
+        await interaction.followup.send(text, ephemeral=True)
+        return
+    await interaction.followup.send(text, ephemeral=True)
+    try:
+        await interaction.delete_original_response()
+    except discord.HTTPException:
+        log.warning("could not remove the public placeholder (interaction %s)", interaction.id)
 
 
 class StemBot(commands.Bot):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+RECHECK_S = 0.05  # a waiting user call looks again at least this often (the clock may be faked)
 
 
 class RequestBudget:
@@ -25,6 +29,8 @@ class RequestBudget:
             self.capacity, self.window_s = 1, 1.0 / rate_per_s
         self.in_flight = 0
         self._done: deque[float] = deque()  # reply times still inside the window
+        self.waiting = 0  # user-triggered calls waiting for a place: polls yield to them
+        self._freed = asyncio.Event()
 
     def _used(self) -> int:
         now = self._clock()
@@ -33,18 +39,52 @@ class RequestBudget:
         return self.in_flight + len(self._done)
 
     def try_take(self) -> bool:
-        if self._used() >= self.capacity:
+        """A place for a poll, unless one is full or a user-triggered call is waiting."""
+        if self.waiting or self._used() >= self.capacity:
             return False
         self.in_flight += 1
         return True
 
+    async def acquire(self) -> None:
+        """A place for a user-triggered call (a pre-flight, autocomplete, Refresh): it waits,
+        ahead of every poll, until the window has room."""
+        self.waiting += 1
+        try:
+            while self._used() >= self.capacity:
+                self._freed.clear()
+                try:
+                    async with asyncio.timeout(min(max(self._free_in_s(), 0.01), RECHECK_S)):
+                        await self._freed.wait()
+                except TimeoutError:
+                    pass
+            self.in_flight += 1
+        finally:
+            self.waiting -= 1
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """`async with budget.slot():` around one user-triggered call."""
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
     def release(self) -> None:
-        """The call taken with try_take has its reply (or failed): it counts one window more."""
+        """A call that took a place has its reply (or failed): it counts one window more."""
         self.in_flight = max(0, self.in_flight - 1)
         self._done.append(self._clock())
+        self._freed.set()
 
     def wait_s(self) -> float:
         """Seconds until try_take can succeed (0 now; a full window while all are in flight)."""
+        if self.waiting:
+            return max(self._free_in_s(), self.window_s / self.capacity)
+        if self._used() < self.capacity:
+            return 0.0
+        return self._free_in_s()
+
+    def _free_in_s(self) -> float:
         if self._used() < self.capacity:
             return 0.0
         if not self._done:

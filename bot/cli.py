@@ -16,6 +16,7 @@ from bot.delivery import Delivered
 from bot.engine import Engine, sandbox_settings
 from bot.errors import ApiError, UserError
 from bot.jobs import Delivery, Job, JobState, Mode, Subscription
+from bot.said import api_words
 from bot.sandbox import Sandbox, serve
 from bot.service import Outcome, Request
 
@@ -58,7 +59,8 @@ async def separate(
         try:
             submission = await engine.service.submit(Request(music_task_id, song, mode))
         except UserError as exc:
-            print(f"error: {exc}", file=err)
+            said = api_words(exc)
+            print(f"error: {exc}" + (f' (the API said: "{said}")' if said else ""), file=err)
             return 2
         except ApiError as exc:
             print(f"error: {exc.user_text} (API code {exc.code}: {exc.message})", file=err)

@@ -15,9 +15,13 @@ from bot.delivery import Deliver
 from bot.metrics import Metrics
 from bot.scheduler import PollPolicy, Scheduler
 from bot.service import SubmitService
+from bot.songs import Cooldown, SongCache
 from bot.store import JobStore
 
 log = logging.getLogger(__name__)
+
+REFRESH_COOLDOWN_S = 10.0  # per member: Refresh links costs a TaskInfo call
+LOOKUP_COOLDOWN_S = 3.0  # per member: a song-list lookup that the cache could not answer
 
 
 class Engine:
@@ -58,9 +62,15 @@ class Engine:
             retention_s=settings.retention_days * 24 * 3600.0,
             policy=policy,
         )
+        # User-triggered calls take the scheduler's budget, ahead of its polls.
+        self.budget = self.scheduler.budget
+        self.songs = SongCache(self.api, self.budget)
+        self.refresh_cooldown = Cooldown(REFRESH_COOLDOWN_S, clock)
+        self.lookup_cooldown = Cooldown(LOOKUP_COOLDOWN_S, clock)
         self.service = SubmitService(
             store,
             self.api,
+            songs=self.songs,
             result_ttl_s=settings.result_ttl_s,
             deadline_s=settings.job_deadline_s,
             track=self.scheduler.track,

@@ -11,8 +11,9 @@ import aiohttp
 
 from bot.api import StemApi
 from bot.config import Settings
-from bot.errors import ApiError
+from bot.errors import BAD_REPLY, NO_REPLY, ApiError
 from bot.jobs import Job, JobState
+from bot.said import api_words
 from bot.store import JobStore, StoreError
 
 # token -> (bot name, invite URL); raises when Discord refuses the token
@@ -60,16 +61,31 @@ async def _check_api(settings: Settings, out: TextIO) -> str | None:
         try:
             balance = await api.balance()
         except ApiError as exc:
-            return (f"CRUN_API_KEY / CRUN_API_BASE ({settings.crun_api_base}): {exc.user_text} "
-                    f"(code {exc.code}: {exc.message})")
+            return _api_problem(settings.crun_api_base, exc)
     print(f"ok   crun API at {settings.crun_api_base}: key accepted, balance {balance:g} credits",
           file=out)
     return None
 
 
+def _api_problem(base: str, exc: ApiError) -> str:
+    """Unreachable, unreadable, or refused: each said differently, the API's words included."""
+    if exc.code == NO_REPLY:
+        return f"CRUN_API_BASE: the crun API at {base} could not be reached ({exc.message})"
+    if exc.code == BAD_REPLY or not exc.envelope:
+        return (f"CRUN_API_BASE: {base} answered, but not as the crun API does "
+                f"({exc.message}); is the address right?")
+    said = api_words(exc)
+    words = f': "{said}"' if said else ""
+    return (f"CRUN_API_KEY / CRUN_API_BASE ({base}): the API refused the call: "
+            f"{exc.user_text} (code {exc.code}{words})")
+
+
 async def _check_discord(settings: Settings, identity: Identity, out: TextIO) -> str | None:
     try:
         name, invite = await identity(settings.discord_token.reveal())
+    except (aiohttp.ClientConnectionError, OSError, TimeoutError) as exc:
+        return (f"DISCORD_TOKEN: Discord could not be reached, so the token was not checked "
+                f"({type(exc).__name__}: {exc})")
     except Exception as exc:
         return f"DISCORD_TOKEN: Discord did not accept it ({type(exc).__name__}: {exc})"
     print(f"ok   Discord token accepted: logged in as {name}", file=out)

@@ -11,16 +11,17 @@ import logging
 import math
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
-from bot.api import Separation, StemApi
+from bot.api import StemApi
 from bot.budget import RequestBudget
 from bot.delivery import Deliver, Delivered, Deliveries
 from bot.errors import ApiError
-from bot.jobs import Job, JobState, Mode, RemoteState
-from bot.policy import Durations, backoff_delay, poll_delay
-from bot.store import JobStore, StoreError
+from bot.jobs import Job, JobState, Mode
+from bot.outcomes import TIMED_OUT_TEXT, Outcomes, Tracked
+from bot.pause import Pause
+from bot.policy import Durations, poll_delay
+from bot.store import JobStore
 
 log = logging.getLogger(__name__)
 
@@ -32,23 +33,10 @@ INTERRUPTED_TEXT = (
 )
 
 STOP_GRACE_S = 5.0
-TIMED_OUT_TEXT = "The separation did not finish in time; tracking stopped."
 
 
 # (seconds the job has run, seconds jobs of its mode typically take) -> seconds to the next check
 PollPolicy = Callable[[float, float], float]
-
-
-@dataclass
-class _Tracked:
-    job_id: int
-    remote_id: str
-    mode: Mode
-    submitted_at: float
-    deadline_at: float
-    polls: int = 0
-    failures: int = 0
-    unknown_logged: bool = False
 
 
 class Scheduler:
@@ -83,7 +71,7 @@ class Scheduler:
         self.budget = RequestBudget(requests_per_s, clock)
         self.durations = Durations()
         self._max_in_flight = max_in_flight
-        self._tracked: dict[int, _Tracked] = {}
+        self._tracked: dict[int, Tracked] = {}
         self._due: dict[int, float] = {}
         self._heap: list[tuple[float, int, int]] = []
         self._seq = itertools.count()
@@ -94,7 +82,12 @@ class Scheduler:
         # statements under load), but when a job ends, a delivery finishes, or a retry is due.
         self._delivery_check_at = 0.0
         store.observers.append(self._on_moved)
-        self.paused_until = 0.0
+        self.pause = Pause(clock)
+        self._outcomes = Outcomes(
+            store, clock, self.pause, self.durations, schedule=self._schedule,
+            policy_delay=self._policy_delay, forget=self.forget,
+            min_s=min_interval_s, max_s=max_interval_s,
+        )
         self.last_pass_at: float | None = None
 
     # --- tracking ---------------------------------------------------------------------
@@ -109,7 +102,7 @@ class Scheduler:
             return
         submitted = (job.submitted_at or job.created_at).timestamp()
         deadline = job.deadline_at.timestamp() if job.deadline_at else float("inf")
-        tracked = _Tracked(job.id, job.remote_id, job.mode, submitted, deadline, job.poll_count)
+        tracked = Tracked(job.id, job.remote_id, job.mode, submitted, deadline, job.poll_count)
         self._tracked[job.id] = tracked
         self._schedule(tracked, self._policy_delay(tracked))
 
@@ -125,14 +118,14 @@ class Scheduler:
         self._schedule(tracked, 0.0)
         return True
 
-    def _schedule(self, tracked: _Tracked, delay_s: float) -> None:
+    def _schedule(self, tracked: Tracked, delay_s: float) -> None:
         due = self._clock() + delay_s
         self._due[tracked.job_id] = due
         heapq.heappush(self._heap, (due, next(self._seq), tracked.job_id))
         if self._heap[0][2] == tracked.job_id:
             self._wakeup.set()  # earlier than whatever the loop is sleeping towards
 
-    def _policy_delay(self, tracked: _Tracked) -> float:
+    def _policy_delay(self, tracked: Tracked) -> float:
         elapsed = self._clock() - tracked.submitted_at
         expected = self.durations.expected_s(tracked.mode)
         if self._policy is not None:
@@ -212,14 +205,25 @@ class Scheduler:
         """Start every poll and delivery that is due; return seconds until the next is."""
         self._start_due_polls()
         if self._clock() >= self._delivery_check_at:
+            await self._start_due_deliveries()
+        await self._purge_if_due()
+        self.last_pass_at = self._clock()
+        return await self._next_due_in()
+
+    async def _start_due_deliveries(self) -> None:
+        # A job that ends while we ask lowers the mark again (see _on_moved), so start from inf.
+        # A delivery still in flight is no reason to ask again: when it finishes, it says so.
+        self._delivery_check_at, now = math.inf, self._clock()
+        try:
             for job_id in await self._store.due_deliveries():
                 if self._deliveries.claim(job_id):
                     self._spawn(self._deliver(job_id))
             following = await self._store.next_delivery_at()
-            self._delivery_check_at = math.inf if following is None else following
-        await self._purge_if_due()
-        self.last_pass_at = self._clock()
-        return await self._next_due_in()
+        except Exception:
+            self._delivery_check_at = now  # ask again on the next pass
+            raise
+        if following is not None and following > now:
+            self._delivery_check_at = min(self._delivery_check_at, following)
 
     async def _purge_if_due(self) -> None:
         """Retention runs at most once a day, inside the one loop."""
@@ -236,25 +240,39 @@ class Scheduler:
 
     def _start_due_polls(self) -> None:
         now = self._clock()
-        if now < self.paused_until:
-            return
         while self._heap and len(self._in_flight) < self._max_in_flight:
             due, _, job_id = self._heap[0]
             if self._due.get(job_id) != due:
                 heapq.heappop(self._heap)  # superseded by a later schedule, or forgotten
                 continue
-            if due > now or not self.budget.try_take():
+            if due > now:
+                return
+            tracked = self._tracked[job_id]
+            if self.pause.active:
+                heapq.heappop(self._heap)
+                self._hold(tracked, now)
+                continue
+            if not self.budget.try_take():
                 return
             heapq.heappop(self._heap)
             del self._due[job_id]
-            self._spawn(self._poll(self._tracked[job_id]))
+            self._spawn(self._poll(tracked))
+
+    def _hold(self, tracked: Tracked, now: float) -> None:
+        """While polling is paused, a due job waits for the pause's end, or ends at its deadline."""
+        if now >= tracked.deadline_at:
+            del self._due[tracked.job_id]
+            self._spawn(self._outcomes.finish(tracked, JobState.TIMED_OUT, error=TIMED_OUT_TEXT))
+        else:
+            self._schedule(tracked, min(self.pause.until, tracked.deadline_at) - now)
 
     async def _next_due_in(self) -> float:
         now = self._clock()
         candidates = [60.0]
         if self._heap and len(self._in_flight) < self._max_in_flight:
-            candidates.append(max(self._heap[0][0], self.paused_until) - now)
-            candidates.append(self.budget.wait_s())
+            candidates.append(self._heap[0][0] - now)
+            if not self.pause.active:
+                candidates.append(self.budget.wait_s())
         if self._delivery_check_at < math.inf:
             candidates.append(self._delivery_check_at - now)
         return max(0.0, min(candidates))
@@ -267,10 +285,12 @@ class Scheduler:
     def _done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         self._wakeup.set()  # a slot is free, or a delivery may have become due
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("a scheduler task failed: %r", exc, exc_info=exc)
 
     # --- one poll -------------------------------------------------------------------------
 
-    async def _poll(self, tracked: _Tracked) -> None:
+    async def _poll(self, tracked: Tracked) -> None:
         tracked.polls += 1
         try:
             try:
@@ -278,64 +298,11 @@ class Scheduler:
             finally:
                 self.budget.release()
         except ApiError as exc:
-            await self._on_api_error(tracked, exc)
+            await self._outcomes.on_api_error(tracked, exc)
             return
         except Exception:
+            # A parser crash is one more failed check: back off, and it still ends at the deadline.
             log.exception("job %d: status check crashed", tracked.job_id)
-            tracked.failures += 1
-            self._schedule(tracked, backoff_delay(tracked.failures, min_s=self._min_s,
-                                                  max_s=self._max_s))
+            await self._outcomes.on_failure(tracked, "the status check crashed")
             return
-        tracked.failures = 0
-        await self._on_status(tracked, separation)
-
-    async def _on_status(self, tracked: _Tracked, separation: Separation) -> None:
-        if separation.state == RemoteState.SUCCEEDED:
-            await self._finish(tracked, JobState.SUCCEEDED, stems=separation.stems,
-                               credits=separation.credits)
-        elif separation.state == RemoteState.FAILED:
-            await self._finish(tracked, JobState.FAILED,
-                               error=separation.error or "The separation failed upstream.")
-        elif self._clock() >= tracked.deadline_at:
-            await self._finish(tracked, JobState.TIMED_OUT, error=TIMED_OUT_TEXT)
-        else:
-            if separation.state == RemoteState.UNKNOWN and not tracked.unknown_logged:
-                tracked.unknown_logged = True
-                log.warning("job %d: unknown status %r; still polling",
-                            tracked.job_id, separation.raw_status)
-            self._schedule(tracked, self._policy_delay(tracked))
-
-    async def _on_api_error(self, tracked: _Tracked, exc: ApiError) -> None:
-        now = self._clock()
-        if exc.transient and now >= tracked.deadline_at:
-            await self._finish(tracked, JobState.TIMED_OUT, error=TIMED_OUT_TEXT)
-            return
-        if exc.pauses_all or exc.code == 401:
-            pause = exc.retry_after_s or (60.0 if exc.code == 401 else 5.0)
-            self.paused_until = max(self.paused_until, now + pause)
-            log.warning("API answered %d; all polling paused for %.1f s", exc.code, pause)
-            self._schedule(tracked, self.paused_until - now)
-        elif exc.transient:
-            tracked.failures += 1
-            delay = backoff_delay(tracked.failures, min_s=self._min_s, max_s=self._max_s)
-            log.info("job %d: status check failed (%s); next in %.1f s",
-                     tracked.job_id, exc.code, delay)
-            if now + delay >= tracked.deadline_at:
-                delay = max(0.0, tracked.deadline_at - now)
-            self._schedule(tracked, delay)
-        else:
-            await self._finish(tracked, JobState.FAILED, error=exc.user_text)
-
-    async def _finish(self, tracked: _Tracked, state: JobState, **changes: Any) -> None:
-        self.forget(tracked.job_id)
-        job = await self._store.get(tracked.job_id)
-        if job is None or job.state != JobState.RUNNING:
-            return  # cancelled (or purged) while the check was in flight
-        try:
-            job = await self._store.move(job, state, poll_count=tracked.polls, **changes)
-        except StoreError:
-            return  # someone else ended it between our read and write
-        if state == JobState.SUCCEEDED and job.duration_s is not None:
-            self.durations.add(job.mode, job.duration_s)
-        if job.credits is not None:
-            await self._store.settle_charge(job.id, job.credits)
+        await self._outcomes.on_status(tracked, separation)

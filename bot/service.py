@@ -16,6 +16,7 @@ from bot.guild_store import read_usage
 from bot.jobs import Delivery, Job, JobState, Mode, RemoteState
 from bot.rules import GuildRules, Member, check_access, check_spending
 from bot.service_jobs import FollowUp, SongLocks
+from bot.songs import SongSource
 from bot.store import Admit, JobStore
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,9 @@ class SubmitService:
         track: Track,
         callback_url: Callable[[str], str | None] = lambda token: None,
         clock: Callable[[], float] = time.time,
+        songs: SongSource | None = None,
     ) -> None:
+        self._songs = songs or api  # the cached, budgeted song lists (bot/songs.py)
         self._clock = clock
         self._store = store
         self._api = api
@@ -151,7 +154,7 @@ class SubmitService:
         nothing was made. A look-up that can't read the list never refuses on its own.
         """
         try:
-            task = await self._api.music_task(music_task_id)
+            task = await self._songs.music_task(music_task_id)
         except ApiError as exc:
             if exc.code in (404, 422):
                 raise UserError(

@@ -71,15 +71,21 @@ class WebServer:
         log.info("job %d: callback received%s", job.id, "" if woken else " (not tracked)")
         return _closing(web.json_response({"ok": True}))
 
-    async def health(self) -> dict[str, bool]:
+    async def health(self) -> dict[str, bool | str]:
+        """Each check True when well. While polling is paused, "polling" says until when and why,
+        and the bot is not healthy: results are not being fetched (a pause is capped at 10 min)."""
         scheduler = self.engine.scheduler
         last = scheduler.last_pass_at
-        return {
+        checks: dict[str, bool | str] = {
             "gateway": self.gateway_ok(),
             "database": await self._database_ok(),
             "scheduler": scheduler.alive and last is not None
             and self.engine.clock() - last < SCHEDULER_STALE_S,
         }
+        paused = scheduler.pause.detail()
+        if paused is not None:
+            checks["polling"] = paused
+        return checks
 
     async def _database_ok(self) -> bool:
         try:
@@ -90,7 +96,7 @@ class WebServer:
 
     async def _health(self, request: web.Request) -> web.Response:
         checks = await self.health()
-        status = 200 if all(checks.values()) else 503
+        status = 200 if all(value is True for value in checks.values()) else 503
         return web.json_response({"ok": status == 200, **checks}, status=status)
 
     async def _metrics(self, request: web.Request) -> web.Response:

@@ -12,7 +12,7 @@ import discord
 
 from bot.delivery import Delivered
 from bot.jobs import Delivery, Job, JobState, Subscription
-from cogs._ui import allowed, failure_text, mentions, result_embed
+from cogs._ui import allowed, failure_text, mentions, result_embed, result_text
 from cogs._views import links_view
 
 if TYPE_CHECKING:
@@ -25,9 +25,18 @@ log = logging.getLogger(__name__)
 MENTIONS_PER_MESSAGE = 40
 
 
+Rendered = tuple[str, discord.Embed | None, discord.ui.View | None]
+
+
 def nonce(job_id: int, target: int | str) -> str:
     """The same per job and destination, so Discord drops a resend after a crash (≤ 25 chars)."""
     return hashlib.sha256(f"{job_id}:{target}".encode()).hexdigest()[:25]
+
+
+def batch_target(channel_id: int, batch: Sequence[Subscription]) -> str:
+    """Names the batch by who is in it, never by its position: a retried later batch must not
+    reuse an earlier batch's nonce (Discord would hand back that message and drop this one)."""
+    return f"{channel_id}:" + ",".join(str(s.id) for s in sorted(batch, key=lambda s: s.id))
 
 
 class Deliverer:
@@ -45,17 +54,45 @@ class Deliverer:
             results.update(await self._to_channel(job, channel_id, group))
         return results
 
-    def render(
-        self, job: Job, user_ids: Sequence[int | None]
-    ) -> tuple[str, discord.Embed | None, discord.ui.View | None]:
+    def render(self, job: Job, user_ids: Sequence[int | None]) -> Rendered:
+        return self.renderings(job, user_ids)[0]
+
+    def renderings(self, job: Job, user_ids: Sequence[int | None]) -> list[Rendered]:
+        """The result post, then simpler ones to try when Discord refuses it (400): without
+        components, then plain text with the links inline."""
         who = mentions(user_ids)
-        if job.state == JobState.SUCCEEDED:
-            expires = (job.finished_at.timestamp() if job.finished_at else self.bot.clock()) + (
-                self.bot.settings.result_ttl_s
-            )
-            embed = result_embed(job, expires)
-            return f"{who} your stems are ready.", embed, links_view(job, refresh=True)
-        return f"{who} {failure_text(job)}", None, None
+        if job.state != JobState.SUCCEEDED:
+            return [(f"{who} {failure_text(job)}", None, None)]
+        expires = (job.finished_at.timestamp() if job.finished_at else self.bot.clock()) + (
+            self.bot.settings.result_ttl_s
+        )
+        head, embed = f"{who} your stems are ready.", result_embed(job, expires)
+        return [
+            (head, embed, links_view(job, refresh=True)),
+            (head, embed, None),
+            (result_text(job, head, expires), None, None),
+        ]
+
+    async def _send(
+        self, to: discord.abc.Messageable, job: Job, user_ids: list[int | None], target: str
+    ) -> discord.Message:
+        """Post the result; on a 400 post the next simpler rendering. Other errors propagate."""
+        versions = self.renderings(job, user_ids)
+        for number, (content, embed, view) in enumerate(versions, start=1):
+            try:
+                return await to.send(
+                    content, embed=embed or discord.utils.MISSING,
+                    view=view or discord.utils.MISSING, suppress_embeds=embed is None,
+                    allowed_mentions=allowed(user_ids),
+                    # With the state: a re-checked job's result is not its failure notice.
+                    nonce=nonce(job.id, f"{job.state.value}:{target}"),
+                )
+            except discord.HTTPException as exc:
+                if exc.status != 400 or number == len(versions):
+                    raise
+                log.warning("job %d: Discord refused the result post (%s: %s); posting a "
+                            "simpler one", job.id, exc.code, exc.text)
+        raise AssertionError("unreachable: the last rendering re-raises")
 
     async def _to_channel(
         self, job: Job, channel_id: int | None, group: list[Subscription]
@@ -65,21 +102,16 @@ class Deliverer:
         results: dict[int, Delivered] = {}
         for start in range(0, len(group), MENTIONS_PER_MESSAGE):
             batch = group[start : start + MENTIONS_PER_MESSAGE]
-            target = f"{channel_id}:{start // MENTIONS_PER_MESSAGE}"
-            results.update(await self._post(job, channel_id, batch, target))
+            results.update(await self._post(job, channel_id, batch))
         return results
 
     async def _post(
-        self, job: Job, channel_id: int, batch: list[Subscription], target: str
+        self, job: Job, channel_id: int, batch: list[Subscription]
     ) -> dict[int, Delivered]:
-        content, embed, view = self.render(job, [s.user_id for s in batch])
         channel = self.bot.get_partial_messageable(channel_id, guild_id=job.guild_id)
+        target = batch_target(channel_id, batch)
         try:
-            message = await channel.send(
-                content, embed=embed or discord.utils.MISSING, view=view or discord.utils.MISSING,
-                allowed_mentions=allowed(s.user_id for s in batch),
-                nonce=nonce(job.id, f"{job.state.value}:{target}"),  # a re-checked job is new
-            )
+            message = await self._send(channel, job, [s.user_id for s in batch], target)
         except (discord.Forbidden, discord.NotFound) as exc:
             reason = f"channel refused: {exc.status} {exc.code}"
             log.info("job %d: %s; trying DMs", job.id, reason)
@@ -96,14 +128,9 @@ class Deliverer:
             rules = await self.bot.guild_store.rules(sub.guild_id)
             if not rules.dm_fallback:
                 return Delivered(Delivery.UNDELIVERABLE, f"{reason}; DMs are off in this server")
-        content, embed, view = self.render(job, [sub.user_id])
         try:
             user = await self.bot.fetch_user(sub.user_id)
-            message = await user.send(
-                content, embed=embed or discord.utils.MISSING, view=view or discord.utils.MISSING,
-                allowed_mentions=allowed([sub.user_id]),
-                nonce=nonce(job.id, f"{job.state.value}:dm{sub.user_id}"),
-            )
+            message = await self._send(user, job, [sub.user_id], f"dm{sub.id}")
         except (discord.Forbidden, discord.NotFound) as exc:
             return Delivered(Delivery.UNDELIVERABLE, f"{reason}; DM refused: {exc.code}")
         except discord.HTTPException as exc:

@@ -1,19 +1,16 @@
-"""Song choices for autocomplete, from the free TaskInfo of the music task, cached briefly."""
+"""Song choices for autocomplete, from the free TaskInfo of the music task (shared song cache)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import OrderedDict
 
 from discord.app_commands import Choice
 
-from bot.api import MusicTask, StemApi
+from bot.api import MusicTask
 from bot.errors import ApiError, UserError
 from bot.service import clean_music_task_id
+from bot.songs import Cooldown, SongCache, try_again_in
 
-CACHE_TTL_S = 120.0
-CACHE_SIZE = 256
 LOOKUP_TIMEOUT_S = 2.0  # autocomplete must answer within 3 s
 
 
@@ -25,18 +22,24 @@ def _duration(seconds: float | None) -> str:
 
 
 class SongLookup:
-    """Remembers a few music tasks for two minutes so typing doesn't repeat the lookup."""
+    """A finished task's songs come from the cache for free; a lookup that would call the API
+    is allowed once per member per cooldown, and a refusal says when to try again."""
 
-    def __init__(self, api: StemApi) -> None:
-        self._api = api
-        self._cache: OrderedDict[str, tuple[float, MusicTask]] = OrderedDict()
+    def __init__(self, songs: SongCache, cooldown: Cooldown) -> None:
+        self._songs, self._cooldown = songs, cooldown
 
-    async def choices(self, task_id: str | None, typed: str) -> list[Choice[str]]:
+    async def choices(self, task_id: str | None, typed: str, member_id: int) -> list[Choice[str]]:
         try:
             music_task_id = clean_music_task_id(task_id or "")
         except UserError:
             return []
-        task = await self._task(music_task_id)
+        task = self._songs.cached(music_task_id)
+        if task is None:
+            wait = self._cooldown.take(member_id)
+            if wait > 0:
+                note = f"Looking up songs too often: {try_again_in(wait)}."
+                return [Choice(name=note, value=typed.strip()[:100] or "-")]
+            task = await self._task(music_task_id)
         if task is None:
             return []
         needle = typed.strip().lower()
@@ -47,15 +50,7 @@ class SongLookup:
         ][:25]
 
     async def _task(self, music_task_id: str) -> MusicTask | None:
-        cached = self._cache.get(music_task_id)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
         try:
-            task = await asyncio.wait_for(self._api.music_task(music_task_id), LOOKUP_TIMEOUT_S)
+            return await asyncio.wait_for(self._songs.music_task(music_task_id), LOOKUP_TIMEOUT_S)
         except (ApiError, TimeoutError):
             return None
-        self._cache[music_task_id] = (time.monotonic() + CACHE_TTL_S, task)
-        self._cache.move_to_end(music_task_id)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return task

@@ -57,11 +57,13 @@ class Submitter:
         async def confirmed(clicked: Interaction) -> None:
             await self._submit_reporting_errors(clicked, request, rules)
 
-        await interaction.followup.send(
+        view = ConfirmView(interaction.user.id, confirmed)
+        view.message = await interaction.followup.send(
             f"The full split (up to 12 stems) costs about **{estimate:g} credits**, "
             "charged even if you cancel later. Go ahead?",
-            view=ConfirmView(interaction.user.id, confirmed),
+            view=view,
             ephemeral=True,
+            wait=True,
         )
 
     async def _estimate(self, request: Request) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from urllib.parse import quote, urlsplit
 
 import discord
 
@@ -14,6 +15,8 @@ DESCRIPTION_MAX = 4096
 TITLE_MAX = 256
 BUTTON_URL_MAX = 512
 LINK_BUTTONS_MAX = 20  # 4 rows of 5; the last row keeps room for "Refresh links"
+CONTENT_MAX = 2000
+URL_SAFE = "/:?#[]@!$&'*+,;=%~-._"  # kept as they are; '%' so escapes are not escaped twice
 
 COLOURS = {
     JobState.SUBMITTING: discord.Colour.light_grey(),
@@ -41,6 +44,16 @@ def safe(text: str | None, limit: int = 100) -> str:
     cleaned = discord.utils.escape_mentions(discord.utils.escape_markdown(text or ""))
     cleaned = " ".join(cleaned.split())
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def web_url(url: str, *, markdown: bool = False) -> str | None:
+    """The URL percent-encoded (spaces, unicode; parentheses too inside a markdown link), or
+    None when it is not an http(s) link Discord could open."""
+    encoded = quote(url.strip(), safe=URL_SAFE if markdown else URL_SAFE + "()")
+    parts = urlsplit(encoded)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return encoded
 
 
 def title_of(job: Job) -> str:
@@ -98,11 +111,32 @@ def stem_lines(stems: Sequence[Stem], budget: int) -> list[str]:
     ]
     used = sum(len(line) + 1 for line in lines)
     for index in sorted(range(len(stems)), key=lambda i: with_button[i]):  # buttonless first
-        link = f"**{safe(stems[index].label, 60)}**: [download]({stems[index].url})"
+        link = stem_link(stems[index])
         if used + len(link) - len(lines[index]) <= budget:
             used += len(link) - len(lines[index])
             lines[index] = link
     return lines
+
+
+def stem_link(stem: Stem) -> str:
+    """`**Label**: [download](url)`; a URL that is no web link is shown as inert text."""
+    url = web_url(stem.url, markdown=True)
+    target = f"[download]({url})" if url else safe(stem.url, 300)
+    return f"**{safe(stem.label, 60)}**: {target}"
+
+
+def result_text(job: Job, head: str, expires_at: float | None) -> str:
+    """A result as plain message text, links inline: for when embeds and buttons are refused."""
+    lines = [head, f"**{title_of(job)}** · {job.mode.label} · job `#{job.id}`"]
+    if expires_at is not None:
+        lines.append(f"Links expire {timestamp(expires_at)}; use `/stems status` after that.")
+    for stem in job.stems:
+        line = stem_link(stem)
+        if sum(len(x) + 1 for x in lines) + len(line) > CONTENT_MAX:
+            line = f"**{safe(stem.label, 60)}**: link too long for a message"
+        if sum(len(x) + 1 for x in lines) + len(line) <= CONTENT_MAX:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def result_embed(job: Job, expires_at: float | None, *, extra: str | None = None) -> discord.Embed:
@@ -130,14 +164,22 @@ def failure_text(job: Job) -> str:
     return f"Job `#{job.id}` ({title_of(job)}) {what}: {safe(job.error, 900)}"
 
 
+def button_url(stem: Stem) -> str | None:
+    """The URL for a link button: a web link, percent-encoded, ≤ 512 characters; else None."""
+    url = web_url(stem.url)
+    return url if url is not None and len(url) <= BUTTON_URL_MAX else None
+
+
 def buttoned(stems: Sequence[Stem]) -> list[Stem]:
-    """The stems that get a link button: URLs Discord accepts (≤ 512 characters), at most 20."""
-    return [s for s in stems if len(s.url) <= BUTTON_URL_MAX][:LINK_BUTTONS_MAX]
+    """The stems that get a link button: URLs Discord accepts, at most 20."""
+    return [s for s in stems if button_url(s) is not None][:LINK_BUTTONS_MAX]
 
 
 def link_buttons(stems: Sequence[Stem]) -> list[discord.ui.Button[discord.ui.View]]:
-    """A link button per stem whose URL Discord accepts (≤ 512 characters), at most 20."""
-    return [discord.ui.Button(label=safe(s.label, 80), url=s.url) for s in buttoned(stems)]
+    """A link button per stem whose URL Discord accepts (see `buttoned`)."""
+    return [
+        discord.ui.Button(label=safe(s.label, 80), url=button_url(s)) for s in buttoned(stems)
+    ]
 
 
 def rules_embed(rules: GuildRules, spent: float) -> discord.Embed:

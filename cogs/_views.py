@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
+from bot.bot import api_error_text
 from bot.errors import ApiError, UserError
 from bot.jobs import Job, JobState, RemoteState
 from bot.service_jobs import RECHECKABLE, Viewer
+from bot.songs import try_again_in
 from cogs._ui import link_buttons, result_embed
 
 if TYPE_CHECKING:
     from bot.bot import StemBot
+
+log = logging.getLogger(__name__)
 
 # discord.py types view callbacks over any client; the bot is recovered with `_bot()`.
 Interaction = discord.Interaction[Any]
@@ -47,14 +52,21 @@ class RefreshButton(
         return cls(int(match["job_id"]))
 
     async def callback(self, interaction: Interaction) -> None:
+        engine = _bot(interaction).engine
+        wait = engine.refresh_cooldown.take(interaction.user.id)
+        if wait > 0:
+            text = f"You refreshed links a moment ago; {try_again_in(wait)}."
+            await interaction.response.send_message(text, ephemeral=True)
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            job = await fresh_links(
-                _bot(interaction), self.job_id, interaction.guild_id, interaction.user.id,
-                is_admin=interaction.permissions.manage_guild,
-            )
+            async with engine.budget.slot():  # ahead of the scheduler's polls
+                job = await fresh_links(
+                    _bot(interaction), self.job_id, interaction.guild_id, interaction.user.id,
+                    is_admin=interaction.permissions.manage_guild,
+                )
         except (UserError, ApiError) as exc:
-            text = str(exc) if isinstance(exc, UserError) else exc.user_text
+            text = str(exc) if isinstance(exc, UserError) else api_error_text(exc)
             await interaction.followup.send(text, ephemeral=True)
             return
         expires = _bot(interaction).clock() + _bot(interaction).settings.result_ttl_s
@@ -101,12 +113,28 @@ def links_view(job: Job, *, refresh: bool = False) -> discord.ui.View:
 
 
 class ConfirmView(discord.ui.View):
-    """Confirm / Cancel, for the invoker only. Nothing is paid until Confirm."""
+    """Confirm / Cancel, for the invoker only. Nothing is paid until Confirm. On timeout the
+    buttons are disabled on the prompt (set `message` to it when sending)."""
+
+    TIMEOUT_S = 300.0
+    EXPIRED = "This offer expired; nothing was spent. Ask again if you still want it."
 
     def __init__(self, user_id: int, on_confirm: Callable[[Interaction], Awaitable[None]]) -> None:
-        super().__init__(timeout=300)
+        super().__init__(timeout=self.TIMEOUT_S)
         self.user_id = user_id
         self.on_confirm = on_confirm
+        self.message: discord.WebhookMessage | None = None
+
+    async def on_timeout(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        if self.message is None:
+            return
+        try:
+            await self.message.edit(content=self.EXPIRED, view=self)
+        except discord.HTTPException as exc:
+            log.info("could not disable an expired confirmation (%s)", exc.status)
 
     async def interaction_check(self, interaction: Interaction) -> bool:
         return interaction.user.id == self.user_id

@@ -36,7 +36,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
     def __init__(self, bot: StemBot) -> None:
         self.bot = bot
         self.status_board = StatusBoard()
-        self.songs = SongLookup(bot.engine.api)
+        self.songs = SongLookup(bot.engine.songs, bot.engine.lookup_cooldown)
         self.submitter = Submitter(bot, self.status_board)
         super().__init__()
 
@@ -98,7 +98,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         if not may_request(rules, member_of(interaction)):
             return []  # no API call, and no song titles, for someone who may not ask
         task_id = getattr(interaction.namespace, "task_id", None)
-        return await self.songs.choices(task_id, current)
+        return await self.songs.choices(task_id, current, interaction.user.id)
 
     # --- /stems status, list, cancel ---------------------------------------------------
 
@@ -110,7 +110,8 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
             # A paid job that failed or timed out may have finished after all: ask (free).
             await interaction.response.defer(ephemeral=True, thinking=True)
             self.bot.acknowledged(interaction)
-            found = await self.bot.engine.service.jobs.recheck(found, interaction.user.id)
+            async with self.bot.engine.budget.slot():  # ahead of the scheduler's polls
+                found = await self.bot.engine.service.jobs.recheck(found, interaction.user.id)
         note = await self.submitter.delivery_note(found, interaction.user.id)
         if found.state == JobState.SUCCEEDED:
             expires = (found.finished_at.timestamp() if found.finished_at else 0) + (

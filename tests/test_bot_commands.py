@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.jobs import Mode
+from cogs._views import ConfirmView
 from tests._bot_helpers import ended_job
 from tests.bot_world import TASK, bot_world, button_id
 from tests.standin import StandinError
@@ -209,4 +210,20 @@ async def test_a_full_split_that_reuses_a_result_needs_no_confirmation(tmp_path:
         assert button_id(reused, "Refresh links") == "stems:refresh:1"
         assert world.sandbox.calls["estimate-credits"] == 0
         assert world.creates() == 1
+        assert world.standin.errors == []
+
+
+async def test_the_confirm_buttons_disable_themselves_when_the_offer_expires(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ConfirmView, "TIMEOUT_S", 0.2)
+    async with bot_world(tmp_path) as world:
+        asked = await world.separate(world.alice, mode=Mode.INSTRUMENTAL)
+        prompt = await asked.wait_original(lambda m: bool(m.buttons))
+
+        await asked.wait_original_edit(lambda m: "expired" in m.content, timeout_s=5)
+
+        assert prompt.buttons and all(b.get("disabled") for b in prompt.buttons)
+        assert "nothing was spent" in prompt.content
+        assert world.creates() == 0
         assert world.standin.errors == []

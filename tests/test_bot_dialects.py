@@ -105,7 +105,7 @@ async def test_a_song_list_the_bot_cannot_read_lets_the_api_judge_the_song(
 
         assert (await good.wait_original(lambda m: bool(m.embeds))).embeds
         assert list(links(result)) == TWO
-        assert refused.ephemeral and "suno_id not found" in refused.content
+        assert refused.ephemeral and "suno\\_id not found" in refused.content  # escaped markdown
         assert world.creates() == 2  # the API judged the second song: its 422 made nothing
         assert (await world.job(2)).state is JobState.FAILED
         assert world.standin.errors == []

@@ -17,7 +17,7 @@ async def refusal(interaction: Interaction) -> str:
         return first.content
     error = await interaction.wait_followup()
     assert error.ephemeral
-    assert interaction.original is not None and interaction.original.deleted
+    assert (await interaction.wait_original(lambda m: m.deleted)).deleted  # after the answer
     return error.content
 
 

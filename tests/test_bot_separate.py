@@ -174,7 +174,7 @@ async def test_a_request_the_free_lookup_rejects_costs_nothing_and_is_told_priva
         error = await interaction.wait_followup()
 
         assert error.ephemeral and says in error.content
-        assert interaction.original is not None and interaction.original.deleted
+        assert (await interaction.wait_original(lambda m: m.deleted)).deleted  # after the answer
         assert world.creates() == 0 and world.posted() == []
         assert world.standin.errors == []
 

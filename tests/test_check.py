@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
+import discord.http
 import pytest
 
 from bot.bot import discord_identity
@@ -70,3 +71,30 @@ async def test_check_fails_when_the_database_cannot_be_written(
     code, text = await run(replace(good, database_path=blocker / "db.sqlite3"))
 
     assert code == 1 and "FAIL DATABASE_PATH" in text
+
+
+async def test_check_tells_an_unreachable_discord_from_a_rejected_token(
+    good: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rejected = (await run(replace(good, discord_token=Secret("not-the-token"))))[1]
+    monkeypatch.setattr(discord.http.Route, "BASE", "http://127.0.0.1:9/api/v10")
+
+    code, text = await run(good)
+
+    assert code == 1
+    assert "DISCORD_TOKEN: Discord could not be reached" in text
+    assert "did not accept" not in text
+    assert "DISCORD_TOKEN: Discord did not accept it" in rejected
+
+
+async def test_check_tells_an_unreachable_api_from_a_refusal_with_its_words(
+    good: Settings,
+) -> None:
+    unreachable = (await run(replace(good, crun_api_base="http://127.0.0.1:9")))[1]
+    refused = (await run(replace(good, crun_api_key=Secret("wrong-key-999999"))))[1]
+
+    assert "the crun API at http://127.0.0.1:9 could not be reached" in unreachable
+    assert "refused" not in unreachable
+    assert "the API refused the call" in refused and "could not be reached" not in refused
+    assert '"invalid api key"' in refused  # the API's own words, next to ours
+    assert "wrong-key" not in refused

@@ -43,3 +43,14 @@ async def test_bad_input_exits_2_without_a_job(tmp_path: Path) -> None:
                           use_sandbox=True, sandbox_duration_s=0.2, out=io.StringIO(), err=err)
 
     assert code == 2 and "doesn't look right" in err.getvalue()
+
+
+async def test_a_refused_pre_flight_shows_the_apis_own_words_next_to_ours() -> None:
+    err = io.StringIO()
+
+    code = await separate(load_settings({}), "no-such-task", "demo-song-1", Mode.VOCAL,
+                          use_sandbox=True, sandbox_duration_s=0.2, out=io.StringIO(), err=err)
+
+    assert code == 2
+    assert "No music task `no-such-task`" in err.getvalue()
+    assert '(the API said: "task not found")' in err.getvalue()

@@ -61,7 +61,10 @@ async def open_rig(
 async def submit_like_a_user(rig: Rig, index: int, mode: Mode) -> tuple[int, int]:
     """Ask until accepted, as a person would after "please try again"; (job id, refusals)."""
     request = Request(f"fault-task-{index}", f"song-{index}", mode, 1, 2, 9000 + index)
+    budget = rig.engine.budget
     for refusals in range(50):
+        # The free source check takes a place in the request budget: fake time must move.
+        rig.clock.advance(budget.window_s / budget.capacity)
         try:
             return (await rig.engine.service.submit(request)).job.id, refusals
         except ApiError as exc:
@@ -154,6 +157,7 @@ async def test_a_failed_create_task_reaches_its_requester_as_a_clear_message_onc
             sandbox.add_music_task(f"fault-task-{index}", [(f"song-{index}", "Song")])
             sandbox.inject("CreateTask", fault)
             request = Request(f"fault-task-{index}", f"song-{index}", Mode.VOCAL, 1, 2, 3)
+            rig.clock.advance(1.0)  # the free source check takes a place in the request budget
             with pytest.raises(ApiError) as caught:
                 await rig.engine.service.submit(request)
             texts.append(caught.value.user_text)

@@ -18,10 +18,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from bot.engine import Engine
 from bot.errors import ApiError, UserError
 from bot.guild_store import GuildStore
-from bot.jobs import JobState, Mode
-from bot.rules import GuildRules, check_spending
+from bot.jobs import Mode
+from bot.rules import GuildRules, Member
 from bot.sandbox import SandboxServer, serve
-from bot.service import Outcome, Request
+from bot.service import Limits, Outcome, Request
+from bot.service_jobs import Viewer
 from tests import _lifecycle_checks as checks
 from tests._campaign import CampaignReport, report, size
 from tests._lifecycle_answers import CREATE, DISCORD_ANSWERS, TASK_INFO
@@ -136,15 +137,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         guild_id, user_id = member
         request = Request(song[0], song[1], mode, guild_id, guild_id * 1000, user_id)
 
-        async def guard(mode: Mode, cost: float) -> None:
-            # cogs/_submit.py's guard, at the engine level: usage, then the spending rules.
-            # Finding 2 makes the check and the charge one step; call that step here then.
-            now = Shared.clock()
-            usage = await self.guilds.usage(guild_id, user_id, RULES[guild_id], now)
-            check_spending(RULES[guild_id], usage, cost, now)
-
         try:
-            done = await self.engine.service.submit(request, guard=guard)
+            # The cog's door: the server's rules are checked in the transaction that charges.
+            asking = Member(user_id, is_admin=user_id in ADMINS)
+            limits = Limits(RULES[guild_id], asking)
+            done = await self.engine.service.submit(request, limits=limits)
         except UserError:  # refused before any job was made
             return user_id, 0
         except ApiError:  # told about the job it made
@@ -194,7 +191,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.model.cancelled_by.add((job_id, user_id))
         if user_id in ADMINS:
             self.model.admin_cancels.setdefault(job_id, set()).add(guild_id)
-        cancelling = self._cancel_as_the_cog_does(job_id, user_id)
+        cancelling = self._cancel_as_the_cog_does(job_id, user_id, guild_id)
         try:
             if racing:  # the scheduler polls (and may end the job) while the cancel runs
                 await asyncio.gather(cancelling, self._pass())
@@ -205,16 +202,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         except Exception as exc:
             self._unexpected(f"user {user_id}'s cancel of job {job_id}", exc)
 
-    async def _cancel_as_the_cog_does(self, job_id: int, user_id: int) -> None:
-        # cogs/_submit.py Submitter.cancel at the engine level; finding 6 moves it to the service.
+    async def _cancel_as_the_cog_does(self, job_id: int, user_id: int, guild_id: int) -> None:
         job = await self.engine.store.get(job_id)
         assert job is not None
-        if job.state == JobState.SUBMITTING or not job.is_open:
-            raise UserError("not cancellable now")
-        waiting = await self.engine.store.unsubscribe(job.id, user_id)
-        if user_id in ADMINS or waiting == 0:
-            await self.engine.store.move(job, JobState.CANCELLED, error="Cancelled on request.")
-            self.engine.scheduler.forget(job.id)
+        viewer = Viewer(user_id, guild_id, is_admin=user_id in ADMINS)
+        await self.engine.service.jobs.cancel(job, viewer)
 
     @rule(member=MEMBERS, pick=st.integers(0, 3), racing=st.booleans())
     def cancel(self, member: tuple[int, int], pick: int, racing: bool) -> None:

@@ -137,3 +137,17 @@ async def test_metrics_count_jobs_calls_and_credits(site: Site) -> None:
     assert "stembot_credits_spent 1.0" in text
     assert "stembot_delivery_delay_seconds_count 1.0" in text
     assert "stembot_scheduler_queue 0.0" in text
+
+
+async def test_health_is_503_and_says_why_while_polling_is_paused(site: Site) -> None:
+    await site.engine.scheduler.run_once()
+    site.engine.scheduler.pause.start(1e9, "the API asked us to slow down (code 429)")
+
+    async with aiohttp.ClientSession() as http, http.get(f"{site.url}/healthz") as reply:
+        body = await reply.json()
+
+    assert reply.status == 503 and body["ok"] is False
+    assert body["polling"].startswith("polling paused until ")
+    assert body["polling"].endswith(" because the API asked us to slow down (code 429)")
+    assert site.engine.scheduler.pause.until - site.engine.clock() <= 600  # capped
+    assert body["scheduler"] is True and body["gateway"] is True

@@ -73,15 +73,51 @@ class PendingLimit:
     count: int
 
 
+@dataclass
+class PendingRefusal:
+    """An error to answer to the next `count` calls whose "METHOD /path" contains the substring."""
+
+    route_substring: str
+    error: DiscordError
+    count: int
+    after: int = 0  # matching calls to let through first
+
+
 class Plumbing:
     """The middleware every REST call goes through, and the 404 for routes nobody implemented."""
 
     def __init__(self, world: World) -> None:
         self.world = world
         self.pending_429s: list[PendingLimit] = []
+        self.pending_refusals: list[PendingRefusal] = []
 
     def rate_limit_next(self, route_substring: str, retry_after_s: float, count: int) -> None:
         self.pending_429s.append(PendingLimit(route_substring, retry_after_s, count))
+
+    def refuse_next(
+        self, route_substring: str, error: DiscordError, count: int, after: int = 0
+    ) -> None:
+        self.pending_refusals.append(PendingRefusal(route_substring, error, count, after))
+
+    async def _note_refused_message(self, request: web.Request, path: str) -> None:
+        """A refused message create is still kept in message_bodies (what was tried, in order)."""
+        parts = path.split("/")  # "", "channels", id, "messages"
+        is_create = len(parts) == 4 and parts[1:4:2] == ["channels", "messages"]
+        if request.method == "POST" and is_create:
+            body, _ = await read_body(request)
+            self.world.message_bodies.append((int(parts[2]), body))
+
+    def _take_refusal(self, route: str) -> DiscordError | None:
+        for pending in self.pending_refusals:
+            if pending.route_substring in route:
+                if pending.after > 0:
+                    pending.after -= 1
+                    return None
+                pending.count -= 1
+                if pending.count <= 0:
+                    self.pending_refusals.remove(pending)
+                return pending.error
+        return None
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -94,6 +130,10 @@ class Plumbing:
             self.world.rate_limits.append((request.method, path))
             return rate_limited(limited)
         try:
+            refusal = self._take_refusal(f"{request.method} {path}")
+            if refusal is not None:
+                await self._note_refused_message(request, path)
+                raise refusal
             if not path.startswith(("/interactions/", "/webhooks/")):
                 if request.headers.get("Authorization") != f"Bot {self.world.token}":
                     raise unauthorized()

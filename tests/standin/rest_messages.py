@@ -49,6 +49,7 @@ class MessageRoutes:
         world = self.world
         channel = world.channel(request.match_info["channel_id"])
         body, uploads = await read_body(request)
+        world.message_bodies.append((channel.id, body))
         self._check_may_send(channel, bool(body.get("embeds")), bool(uploads))
         existing = find_enforced_nonce(world, channel, body)
         if existing is not None:

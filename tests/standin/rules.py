@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .errors import DiscordError, FormErrors, empty_message
 from .mentions import allowed_mentions_errors
 
+# Discord refuses a link button whose url has spaces, non-ASCII or another scheme.
+WELL_FORMED_URL = re.compile(r"(https?|discord)://[\x21-\x7e]+")
 SUPPRESS_EMBEDS = 1 << 2
 EPHEMERAL = 1 << 6
 SUPPRESS_NOTIFICATIONS = 1 << 12
@@ -131,6 +134,8 @@ def check_button(button: dict[str, Any], path: str, errors: FormErrors) -> None:
         if not button.get("url"):
             errors.add(f"{path}.url", "BUTTON_COMPONENT_URL_REQUIRED", "A url is required")
         errors.max_length(f"{path}.url", button.get("url"), 512)
+        if button.get("url") and not WELL_FORMED_URL.fullmatch(str(button["url"])):
+            errors.add(f"{path}.url", "URL_TYPE_INVALID_URL", "Not a well formed URL.")
         if button.get("custom_id") is not None:
             errors.add(f"{path}.custom_id", "BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED",
                        "A custom id cannot be specified for a link button")

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from . import interaction as kinds
 from .command_rules import modal_inputs
-from .errors import StandinError
+from .errors import DiscordError, StandinError
 from .gateway import Gateway
 from .interaction import Interaction
 from .invoke import check_visible, command_data, interaction_payload
@@ -104,6 +104,19 @@ class DiscordStandin(World):
     ) -> None:
         """The next `count` REST calls whose "METHOD /path" contains the substring answer 429."""
         self.plumbing.rate_limit_next(route_substring, retry_after_s, count)
+
+    def refuse_next(
+        self, route_substring: str, status: int = 400, code: int = 50035,
+        message: str = "Invalid Form Body", count: int = 1, after: int = 0,
+    ) -> None:
+        """After `after` of them, the next `count` REST calls whose "METHOD /path" contains the
+        substring are refused."""
+        error = DiscordError(status, code, message)
+        self.plumbing.refuse_next(route_substring, error, count, after)
+
+    def posted_bodies(self, channel: Channel) -> list[dict[str, Any]]:
+        """The body of every message create sent to the channel, refused ones too, oldest first."""
+        return [body for channel_id, body in self.message_bodies if channel_id == channel.id]
 
     # gateway control
 

@@ -61,6 +61,7 @@ class World:
         self.sync_calls: Counter[int | None] = Counter()
         self.errors: list[Refusal] = []
         self.requests: list[tuple[str, str]] = []
+        self.message_bodies: list[tuple[int, dict[str, Any]]] = []  # (channel id, create body)
         self.rate_limits: list[tuple[str, str]] = []
 
     def dispatch(self, event: str, data: dict[str, Any], *, intent: int = 0) -> None:

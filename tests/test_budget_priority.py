@@ -1,0 +1,93 @@
+"""User-triggered calls (pre-flight, autocomplete, Refresh) take the request budget ahead of polls;
+a finished music task's songs are asked for once; Refresh and lookups have a per-member cooldown."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.budget import RequestBudget
+from bot.songs import Cooldown, try_again_in
+from tests._sandbox_fixtures import FakeClock
+from tests.conftest import Rig
+from tests.test_scheduler import submit
+
+
+async def test_a_user_call_waits_for_room_and_polls_yield_to_it() -> None:
+    clock = FakeClock()
+    budget = RequestBudget(2, clock)
+    assert budget.try_take() and budget.try_take()
+
+    waiter = asyncio.create_task(budget.acquire())
+    await asyncio.sleep(0)
+    budget.release()
+    budget.release()
+    assert not waiter.done() and budget.waiting == 1
+    clock.advance(1.0)  # the window has room again ...
+    assert not budget.try_take()  # ... but a poll must not take it from the waiting call
+    assert budget.wait_s() > 0
+
+    await asyncio.wait_for(waiter, 2)
+
+    assert budget.waiting == 0 and budget.in_flight == 1
+    assert budget.try_take()  # one place was left for polls
+    assert not budget.try_take()  # and the user call's place counts like any other
+
+
+async def test_the_pre_flight_stays_within_the_budget(rig: Rig) -> None:
+    budget = rig.engine.budget
+    while budget.try_take():  # polls (or anything) hold every place
+        pass
+    checks = rig.sandbox.calls["TaskInfo"]
+
+    pre_flight = asyncio.create_task(rig.engine.service.check_source(
+        "demo-music-task", "demo-song-1"))
+    for _ in range(100):  # until the pre-flight is queued for a place
+        await asyncio.sleep(0)
+        if budget.waiting:
+            break
+    assert budget.waiting == 1
+    assert not pre_flight.done() and rig.sandbox.calls["TaskInfo"] == checks
+
+    for _ in range(budget.capacity):
+        budget.release()
+    rig.clock.advance(budget.window_s)
+    await asyncio.wait_for(pre_flight, 2)
+
+    assert rig.sandbox.calls["TaskInfo"] == checks + 1
+
+
+async def test_a_finished_music_tasks_songs_are_asked_for_once(rig: Rig) -> None:
+    checks = rig.sandbox.calls["TaskInfo"]
+
+    for song in ("demo-song-1", "demo-song-2", "demo-song-1"):
+        await rig.engine.service.check_source("demo-music-task", song)
+    await submit(rig, "demo-song-2")
+
+    assert rig.sandbox.calls["TaskInfo"] == checks + 1
+    assert rig.engine.songs.calls == 1
+
+
+async def test_an_unfinished_music_task_is_not_kept(rig: Rig) -> None:
+    rig.sandbox.add_music_task("fresh-task", [("fresh-song", "Fresh")])
+    rig.sandbox.music_tasks["fresh-task"].status = "running"
+    checks = rig.sandbox.calls["TaskInfo"]
+
+    for _ in range(2):
+        assert rig.engine.songs.cached("fresh-task") is None
+        await rig.engine.songs.music_task("fresh-task")
+
+    assert rig.sandbox.calls["TaskInfo"] == checks + 2
+
+
+def test_a_cooldown_refuses_a_member_in_plain_words_and_not_others() -> None:
+    clock = FakeClock()
+    cooldown = Cooldown(10.0, clock)
+
+    assert cooldown.take(1) == 0.0
+    clock.advance(3)
+    wait = cooldown.take(1)
+
+    assert wait == 7.0 and try_again_in(wait) == "try again in 7 seconds"
+    assert cooldown.take(2) == 0.0
+    clock.advance(7)
+    assert cooldown.take(1) == 0.0
