@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.jobs import Mode
-from cogs._views import ConfirmView
+from cogs.stems._views import ConfirmView
 from tests._bot_helpers import ended_job
 from tests.bot_world import TASK, bot_world, button_id
 from tests.standin import StandinError
