@@ -26,9 +26,16 @@ from bot.web import WebServer
 
 log = logging.getLogger(__name__)
 
-# Exactly what the bot needs in a channel to post results.
+# Exactly what the bot needs in a channel to post results: the flag, and the name Discord
+# shows. In a thread, "Send Messages" means the thread flag.
+NEEDED_IN_CHANNEL = (
+    ("view_channel", "View Channel"),
+    ("send_messages", "Send Messages"),
+    ("embed_links", "Embed Links"),
+)
+IN_THREAD = {"send_messages": "send_messages_in_threads"}
 PERMISSIONS = discord.Permissions(
-    view_channel=True, send_messages=True, send_messages_in_threads=True, embed_links=True
+    **{flag: True for flag, _ in NEEDED_IN_CHANNEL}, **dict.fromkeys(IN_THREAD.values(), True)
 )
 COMMAND_HASH_KEY = "command_hash"
 PLACEHOLDER_SETTLED = "This request did not go through; the reason was sent privately."
@@ -41,34 +48,45 @@ def invite_url(application_id: int) -> str:
     )
 
 
+def missing_permissions(perms: discord.Permissions, *, in_thread: bool) -> list[str]:
+    """The names of what the bot needs in a channel and lacks there."""
+    flags = [
+        (IN_THREAD.get(flag, flag) if in_thread else flag, name)
+        for flag, name in NEEDED_IN_CHANNEL
+    ]
+    return [name for flag, name in flags if not getattr(perms, flag)]
+
+
 class StemTree(app_commands.CommandTree["StemBot"]):
-    """The one error-reply table: user-facing errors privately, everything else logged."""
+    """Every command's errors are answered from the one table (`error_text`), privately."""
 
     async def on_error(
         self, interaction: discord.Interaction[StemBot], error: app_commands.AppCommandError
     ) -> None:
-        cause: BaseException = error
-        if isinstance(error, app_commands.CommandInvokeError):
-            cause = error.original
-        if isinstance(cause, UserError):
-            text = user_error_text(cause)
-        elif isinstance(cause, ApiError):
-            log.warning("API error %d in /%s: %s", cause.code, _name(interaction), cause.message)
-            text = api_error_text(cause)
-        elif isinstance(cause, app_commands.CommandOnCooldown):
-            text = f"Slow down: try again in {cause.retry_after:.0f} s."
-        elif isinstance(cause, app_commands.MissingPermissions):
-            text = "You need the **Manage Server** permission for this."
-        elif isinstance(cause, app_commands.CheckFailure):
-            text = "You can't use this command here."
-        else:
-            log.error("unexpected error in /%s", _name(interaction), exc_info=cause)
-            text = GENERIC_ERROR
-        await reply_privately(interaction, text)
+        await reply_privately(interaction, error_text(error, where=f"/{_name(interaction)}"))
 
 
 def _name(interaction: discord.Interaction[Any]) -> str:
     return interaction.command.qualified_name if interaction.command else "?"
+
+
+def error_text(error: BaseException, *, where: str = "an interaction") -> str:
+    """The one error-to-reply table, for commands, buttons and follow-ups alike: user-facing
+    errors in plain words; anything else is a bug, logged with its traceback."""
+    cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(cause, UserError):
+        return user_error_text(cause)
+    if isinstance(cause, ApiError):
+        log.warning("API error %d in %s: %s", cause.code, where, cause.message)
+        return api_error_text(cause)
+    if isinstance(cause, app_commands.CommandOnCooldown):
+        return f"Slow down: try again in {cause.retry_after:.0f} s."
+    if isinstance(cause, app_commands.MissingPermissions):
+        return "You need the **Manage Server** permission for this."
+    if isinstance(cause, app_commands.CheckFailure):
+        return "You can't use this command here."
+    log.error("unexpected error in %s", where, exc_info=cause)
+    return GENERIC_ERROR
 
 
 def api_error_text(exc: ApiError) -> str:
@@ -132,6 +150,9 @@ async def _replace_public_placeholder(interaction: discord.Interaction[Any], tex
 class StemBot(commands.Bot):
     """The bot. Resources are opened in setup_hook and closed in close()."""
 
+    # Loaded by name, so they can be reloaded in place (`reload_extension`).
+    initial_extensions = ("cogs.stems",)
+
     def __init__(
         self,
         settings: Settings,
@@ -164,13 +185,12 @@ class StemBot(commands.Bot):
         return self._guild_store
 
     async def setup_hook(self) -> None:
-        from cogs._delivery import Deliverer
-        from cogs.stems import Stems
-
-        deliverer = Deliverer(self)
-        self._engine = await Engine.open(self.settings, deliverer, clock=self.clock)
+        # The engine first: the extensions' cogs attach to it (the result poster, the status
+        # board) when they load.
+        self._engine = await Engine.open(self.settings, clock=self.clock)
         self._guild_store = GuildStore(self._engine.store)
-        await self.add_cog(Stems(self))
+        for extension in self.initial_extensions:
+            await self.load_extension(extension)
         await self.sync_commands(force=self.sync_only)
         if self.application_id is not None:
             log.info("invite the bot with: %s", invite_url(self.application_id))

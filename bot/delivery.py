@@ -31,7 +31,7 @@ class Deliveries:
     def __init__(
         self,
         store: JobStore,
-        deliver: Deliver,
+        deliver: Deliver | None,
         clock: Callable[[], float],
         *,
         max_attempts: int,
@@ -41,6 +41,14 @@ class Deliveries:
         self._max_attempts = max_attempts
         self._on_delivered = on_delivered  # seconds from the job's end to its delivery
         self._busy: set[int] = set()
+
+    @property
+    def attached(self) -> bool:
+        return self._deliver is not None
+
+    def attach(self, deliver: Deliver | None) -> None:
+        """Set who posts results (None: nobody yet; due deliveries wait, untried)."""
+        self._deliver = deliver
 
     def claim(self, job_id: int) -> bool:
         """True when nobody is delivering this job right now (and it is now ours)."""
@@ -54,10 +62,11 @@ class Deliveries:
             job = await self._store.get(job_id)
             pending = [s for s in await self._store.subscriptions(job_id)
                        if s.delivery == Delivery.PENDING]
-            if job is None or not pending:
+            deliver = self._deliver
+            if job is None or not pending or deliver is None:
                 return
             try:
-                results = await self._deliver(job, pending)
+                results = await deliver(job, pending)
             except Exception:
                 log.exception("job %d: delivery crashed; will retry", job_id)
                 results = {}

@@ -16,7 +16,7 @@ from bot.metrics import Metrics
 from bot.scheduler import PollPolicy, Scheduler
 from bot.service import SubmitService
 from bot.songs import Cooldown, SongCache
-from bot.store import JobStore
+from bot.store import JobStore, Observer
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class Engine:
         settings: Settings,
         session: aiohttp.ClientSession,
         store: JobStore,
-        deliver: Deliver,
+        deliver: Deliver | None,
         clock: Callable[[], float],
         policy: PollPolicy | None = None,
     ) -> None:
@@ -74,6 +74,7 @@ class Engine:
             result_ttl_s=settings.result_ttl_s,
             deadline_s=settings.job_deadline_s,
             track=self.scheduler.track,
+            forget=self.scheduler.forget,
             callback_url=self.callback_url,
             clock=clock,
         )
@@ -82,14 +83,27 @@ class Engine:
     async def open(
         cls,
         settings: Settings,
-        deliver: Deliver,
+        deliver: Deliver | None = None,
         *,
         clock: Callable[[], float] = time.time,
         policy: PollPolicy | None = None,
     ) -> Engine:
+        """Open every resource. Results are posted by `deliver`, or by the poster attached
+        later (the Discord cog attaches its own when it loads)."""
         store = await JobStore.open(settings.database_path, clock=clock)
         session = aiohttp.ClientSession()
         return cls(settings, session, store, deliver, clock, policy)
+
+    def attach_poster(self, poster: Deliver | None) -> None:
+        """Who posts finished jobs' results (None: nobody; due deliveries wait for one)."""
+        self.scheduler.attach_deliverer(poster)
+
+    def watch_jobs(self, observer: Observer) -> None:
+        """Call `observer` after every state change is written."""
+        self.store.observers.append(observer)
+
+    def unwatch_jobs(self, observer: Observer) -> None:
+        self.store.observers.remove(observer)
 
     def callback_url(self, token: str) -> str | None:
         if self.settings.public_url is None:

@@ -46,7 +46,7 @@ class Scheduler:
         self,
         store: JobStore,
         api: StemApi,
-        deliver: Deliver,
+        deliver: Deliver | None,
         *,
         min_interval_s: float,
         max_interval_s: float,
@@ -157,6 +157,13 @@ class Scheduler:
             self._delivery_check_at = min(self._delivery_check_at, self._clock())
             self._wakeup.set()
 
+    def attach_deliverer(self, deliver: Deliver | None) -> None:
+        """Set (None: take away) who posts results. Deliveries due meanwhile wait for it."""
+        self._deliveries.attach(deliver)
+        if deliver is not None:
+            self._delivery_check_at = min(self._delivery_check_at, self._clock())
+            self._wakeup.set()
+
     async def _deliver(self, job_id: int) -> None:
         try:
             await self._deliveries.deliver(job_id)
@@ -214,6 +221,8 @@ class Scheduler:
         # A job that ends while we ask lowers the mark again (see _on_moved), so start from inf.
         # A delivery still in flight is no reason to ask again: when it finishes, it says so.
         self._delivery_check_at, now = math.inf, self._clock()
+        if not self._deliveries.attached:
+            return  # nobody to post results yet: attach_deliverer asks again
         try:
             for job_id in await self._store.due_deliveries():
                 if self._deliveries.claim(job_id):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -15,9 +16,9 @@ from bot.errors import BAD_REPLY, ApiError, UnconfirmedSubmission, UserError
 from bot.guild_store import read_usage
 from bot.jobs import Delivery, Job, JobState, Mode, RemoteState
 from bot.rules import GuildRules, Member, check_access, check_spending
-from bot.service_jobs import FollowUp, SongLocks
+from bot.service_jobs import FollowUp, SongLocks, Viewer
 from bot.songs import SongSource
-from bot.store import Admit, JobStore
+from bot.store import Admit, Cancelled, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ _SONG_LINK = re.compile(
 ESTIMATED_CREDITS = {Mode.VOCAL: 1.0, Mode.INSTRUMENTAL: 5.0}
 
 Track = Callable[[Job], None]
+ESTIMATE_TIMEOUT_S = 2.0  # a quote is asked before the confirmation prompt
 RECORD_ATTEMPTS = 3  # writing an accepted job's remote id: a failed write is tried again at once
 
 
@@ -125,6 +127,7 @@ class SubmitService:
         result_ttl_s: float,
         deadline_s: float,
         track: Track,
+        forget: Callable[[int], None] = lambda job_id: None,
         callback_url: Callable[[str], str | None] = lambda token: None,
         clock: Callable[[], float] = time.time,
         songs: SongSource | None = None,
@@ -136,6 +139,7 @@ class SubmitService:
         self._result_ttl_s = result_ttl_s
         self._deadline_s = deadline_s
         self._track = track
+        self._forget = forget
         self._callback_url = callback_url
         self._locks = SongLocks()
         # Jobs whose CreateTask is in flight in this process; any other `submitting` job is
@@ -183,6 +187,55 @@ class SubmitService:
         async with self._locks.hold((music_task_id, song_id, request.mode)):
             return await self._submit(request, music_task_id, song_id, limits)
 
+    async def join_or_reuse(self, request: Request) -> Submission | None:
+        """Join a running job for the same song, or reuse a finished result: free, so no
+        confirmation is needed. None: the request would pay (nothing was recorded)."""
+        music_task_id = clean_music_task_id(request.music_task_id)
+        song_id = clean_song_id(request.song_ref)
+        async with self._locks.hold((music_task_id, song_id, request.mode)):
+            return await self._join_or_reuse(request, music_task_id, song_id)
+
+    async def check_limits(
+        self, request: Request, limits: Limits, cost: float | None = None
+    ) -> None:
+        """Raise UserError when the member may not ask (role, mode, cooldown, open jobs, daily
+        limit) or, given a cost, when it would break the server's budget."""
+        now = self._clock()
+        usage = await read_usage(
+            self._store, request.guild_id or 0, request.user_id or 0, limits.rules, now
+        )
+        check_access(limits.rules, limits.member, request.mode, now, usage)
+        if cost is not None:
+            check_spending(limits.rules, usage, cost, now)
+
+    async def estimate(self, request: Request, timeout_s: float = ESTIMATE_TIMEOUT_S) -> float:
+        """What the request would cost: the API's quote, or our estimate when it has none."""
+        try:
+            quoted = await asyncio.wait_for(
+                self._api.estimate_credits(request.music_task_id, request.song_ref, request.mode),
+                timeout_s,
+            )
+        except (ApiError, TimeoutError):
+            quoted = None
+        return quoted if quoted is not None else ESTIMATED_CREDITS[request.mode]
+
+    async def balance(self) -> float:
+        """The API account's credit balance (shared by every server)."""
+        return await self._api.balance()
+
+    async def cancel(self, job: Job, viewer: Viewer) -> Cancelled:
+        """Stop the viewer's pings, and the polling once nobody waits. UserError when there
+        is nothing to stop: the job is being submitted right now, or already ended."""
+        done = await self.jobs.cancel(job, viewer)
+        if done.ended:
+            self._forget(job.id)
+            return done
+        if done.job.state == JobState.SUBMITTING:
+            raise UserError(f"Job `#{job.id}` is being submitted right now; try again shortly.")
+        if not done.job.is_open:
+            raise UserError(f"Job `#{job.id}` already ended ({done.job.state.value}).")
+        return done
+
     async def _submit(
         self, request: Request, music_task_id: str, song_id: str, limits: Limits | None
     ) -> Submission:
@@ -210,12 +263,7 @@ class SubmitService:
         """Re-read usage inside the recording transaction and refuse there, or let it pay."""
 
         async def admit() -> None:
-            now = self._clock()
-            usage = await read_usage(
-                self._store, request.guild_id or 0, request.user_id or 0, limits.rules, now
-            )
-            check_access(limits.rules, limits.member, request.mode, now, usage)
-            check_spending(limits.rules, usage, cost, now)
+            await self.check_limits(request, limits, cost)
 
         return admit
 

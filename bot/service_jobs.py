@@ -9,11 +9,11 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.api import StemApi
-from bot.errors import ApiError
-from bot.jobs import Job, JobState, RemoteState
+from bot.errors import ApiError, UserError
+from bot.jobs import Delivery, Job, JobState, RemoteState
 from bot.store import Cancelled, JobStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,42 @@ class FollowUp:
         """Did a member of this server ask for the job? (to explain a refusal, not to allow)"""
         subs = await self._store.subscriptions(job_id)
         return guild_id is not None and any(s.guild_id == guild_id for s in subs)
+
+    async def delivery_note(self, job: Job, user_id: int) -> str | None:
+        """Why the viewer is reading a result here: it could not be posted or DMed to them."""
+        subs = await self._store.subscriptions(job.id)
+        mine = next((s for s in subs if s.user_id == user_id), None)
+        if mine is None or mine.delivery != Delivery.UNDELIVERABLE:
+            return None
+        return (
+            "I couldn't post this result in the channel or DM you "
+            f"({mine.detail}); here it is."
+        )
+
+    async def fresh_links(self, job_id: int, viewer: Viewer) -> Job:
+        """The job with its stems as TaskInfo shows it now (links are re-signed upstream).
+
+        Who may: the one visibility rule. A failed or timed-out paid job is re-checked first,
+        and delivered to everyone who asked if it did finish."""
+        job = await self.visible_job(job_id, viewer)
+        if job is None and await self.asked_in(job_id, viewer.guild_id):
+            raise UserError(
+                f"Only the members who asked for job `#{job_id}`, or a server admin, can "
+                "refresh its links. The links on the result work until they expire."
+            )
+        if job is None or job.remote_id is None:
+            raise UserError(f"Job `#{job_id}` was not found here.")
+        remote_id = job.remote_id
+        if job.state in RECHECKABLE:
+            job = await self.recheck(job, viewer.user_id)
+            if job.state == JobState.SUCCEEDED:
+                return job  # its stems were just read from the API
+        if job.state != JobState.SUCCEEDED:
+            raise UserError(f"Job `#{job_id}` has no stems ({job.state.value}).")
+        separation = await self._api.separation(remote_id)
+        if separation.state != RemoteState.SUCCEEDED or not separation.stems:
+            raise UserError("The API no longer has these stems; ask for the song again.")
+        return replace(job, stems=separation.stems)
 
     # --- dead submissions -------------------------------------------------------------------
 

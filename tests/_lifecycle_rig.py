@@ -143,9 +143,9 @@ class Post:
 
 @dataclass
 class ScriptedDiscord:
-    """The deliverer, answering as cogs/_delivery.py does for each answer Discord can give.
+    """The deliverer, answering as cogs/stems/_poster.py does for each answer Discord can give.
 
-    The machine runs at the engine level, so the real Deliverer (it needs a discord.py client)
+    The machine runs at the engine level, so the real ResultPoster (it needs a discord.py client)
     is replaced by this script of it: 2xx posts (one message per channel, its nonce the job and
     channel as the cog makes it, deduplicated by Discord for five minutes); 403/404 fall back to
     a DM (whose answer is the next code); 400, 429 and 5xx leave the delivery pending for a

@@ -1,8 +1,8 @@
 """The crash campaign's child process: the engine, a stream of requests, and a loopback "Discord".
 
 Run as `python -m tests._survive_child`; everything comes from the environment (the usual settings
-plus SURVIVE_*). Deliveries are POSTed to the parent's recorder with the nonce the real deliverer
-sends (cogs._delivery.nonce), so the parent can see resends and duplicates the way Discord would.
+plus SURVIVE_*). Deliveries are POSTed to the parent's recorder with the nonce the real poster
+sends (cogs.stems._poster.nonce), so the parent sees resends and duplicates the way Discord would.
 The parent kills this process with SIGKILL; with SURVIVE_SETTLE=1 it instead exits 0 once every
 job has ended and every requester has been told.
 """
@@ -24,7 +24,7 @@ from bot.errors import ApiError, UserError
 from bot.jobs import Delivery, Job, Mode, Subscription
 from bot.scheduler import Delivered
 from bot.service import Request
-from cogs._delivery import nonce
+from cogs.stems._poster import nonce
 
 GUILD_ID = 1
 CHANNEL_ID = 77

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from bot.bot import StemBot
@@ -127,6 +129,12 @@ class World:
     async def restart_bot(self) -> StemBot:
         await self.stop_bot()
         return await self.start_bot()
+
+
+def loaded(module: str) -> ModuleType:
+    """A cog module as the running bot loaded it. An extension's modules are imported afresh on
+    each load and dropped on unload, so patch this one, not one imported before the bot ran."""
+    return importlib.import_module(module)
 
 
 def button_id(message: Message, label: str) -> str:

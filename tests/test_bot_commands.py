@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.jobs import Mode
-from cogs._views import ConfirmView
 from tests._bot_helpers import ended_job
-from tests.bot_world import TASK, bot_world, button_id
+from tests.bot_world import TASK, bot_world, button_id, loaded
 from tests.standin import StandinError
 
 
@@ -216,8 +215,8 @@ async def test_a_full_split_that_reuses_a_result_needs_no_confirmation(tmp_path:
 async def test_the_confirm_buttons_disable_themselves_when_the_offer_expires(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ConfirmView, "TIMEOUT_S", 0.2)
     async with bot_world(tmp_path) as world:
+        monkeypatch.setattr(loaded("cogs.stems._views").ConfirmView, "TIMEOUT_S", 0.2)
         asked = await world.separate(world.alice, mode=Mode.INSTRUMENTAL)
         prompt = await asked.wait_original(lambda m: bool(m.buttons))
 

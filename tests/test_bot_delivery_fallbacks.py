@@ -11,11 +11,9 @@ import pytest
 
 import bot.api
 import bot.replies
-import cogs._delivery
 from bot.jobs import Delivery, Stem
 from bot.replies import Separation
-from cogs._delivery import Deliverer
-from tests.bot_world import SLOW_S, World, bot_world
+from tests.bot_world import SLOW_S, World, bot_world, loaded
 
 TASK = "mention-task"
 
@@ -89,8 +87,9 @@ async def test_odd_stem_urls_are_percent_encoded_and_a_non_web_link_goes_in_the_
 async def test_a_retried_second_batch_is_not_swallowed_as_the_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cogs._delivery, "MENTIONS_PER_MESSAGE", 1)
     async with bot_world(tmp_path, duration_s=SLOW_S) as world:
+        poster = loaded("cogs.stems._poster")
+        monkeypatch.setattr(poster, "MENTIONS_PER_MESSAGE", 1)
         job_id = await accepted(world)
         assert await accepted(world, world.bob) == job_id  # bob joins alice's job
         world.standin.refuse_next(channel_posts(world), status=503, code=0,
@@ -102,7 +101,8 @@ async def test_a_retried_second_batch_is_not_swallowed_as_the_first(
         pending = [s for s in await world.subscriptions(job_id) if s.delivery == Delivery.PENDING]
         assert [s.user_id for s in pending] == [world.bob.id]
 
-        retried = await Deliverer(world.bot)(await world.job(job_id), pending)  # the retry
+        retry = poster.ResultPoster(world.bot)
+        retried = await retry(await world.job(job_id), pending)
 
         second = await world.result(lambda m: m.id != first.id)
         assert first.pinged_user_ids == {world.alice.id}

@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
-from bot.bot import api_error_text
-from bot.errors import ApiError, UserError
-from bot.jobs import Job, JobState, RemoteState
-from bot.service_jobs import RECHECKABLE, Viewer
+from bot.bot import error_text, reply_privately
+from bot.jobs import Job, JobState
+from bot.service_jobs import Viewer
 from bot.songs import try_again_in
-from cogs._ui import link_buttons, result_embed
+from cogs.stems._ui import link_buttons, result_embed
 
 if TYPE_CHECKING:
     from bot.bot import StemBot
@@ -59,48 +58,18 @@ class RefreshButton(
             await interaction.response.send_message(text, ephemeral=True)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
+        viewer = Viewer(
+            interaction.user.id, interaction.guild_id, interaction.permissions.manage_guild
+        )
         try:
             async with engine.budget.slot():  # ahead of the scheduler's polls
-                job = await fresh_links(
-                    _bot(interaction), self.job_id, interaction.guild_id, interaction.user.id,
-                    is_admin=interaction.permissions.manage_guild,
-                )
-        except (UserError, ApiError) as exc:
-            text = str(exc) if isinstance(exc, UserError) else api_error_text(exc)
-            await interaction.followup.send(text, ephemeral=True)
+                job = await engine.service.jobs.fresh_links(self.job_id, viewer)
+        except Exception as exc:
+            await reply_privately(interaction, error_text(exc, where="Refresh links"))
             return
         expires = _bot(interaction).clock() + _bot(interaction).settings.result_ttl_s
         embed = result_embed(job, expires, extra="Fresh links, just for you.")
         await interaction.followup.send(embed=embed, view=links_view(job), ephemeral=True)
-
-
-async def fresh_links(
-    bot: StemBot, job_id: int, guild_id: int | None, user_id: int, *, is_admin: bool = False
-) -> Job:
-    """The job with its stems as TaskInfo shows it now (links are re-signed upstream).
-
-    Who may: the service's one visibility rule. A failed or timed-out paid job is re-checked
-    first, and delivered to everyone who asked if it did finish."""
-    jobs = bot.engine.service.jobs
-    job = await jobs.visible_job(job_id, Viewer(user_id, guild_id, is_admin))
-    if job is None and await jobs.asked_in(job_id, guild_id):
-        raise UserError(
-            f"Only the members who asked for job `#{job_id}`, or a server admin, can refresh "
-            "its links. The links on the result work until they expire."
-        )
-    if job is None or job.remote_id is None:
-        raise UserError(f"Job `#{job_id}` was not found here.")
-    remote_id = job.remote_id
-    if job.state in RECHECKABLE:
-        job = await jobs.recheck(job, user_id)
-        if job.state == JobState.SUCCEEDED:
-            return job  # its stems were just read from the API
-    if job.state != JobState.SUCCEEDED:
-        raise UserError(f"Job `#{job_id}` has no stems ({job.state.value}).")
-    separation = await bot.engine.api.separation(remote_id)
-    if separation.state != RemoteState.SUCCEEDED or not separation.stems:
-        raise UserError("The API no longer has these stems; ask for the song again.")
-    return Job(**{**job.__dict__, "stems": separation.stems})
 
 
 def links_view(job: Job, *, refresh: bool = False) -> discord.ui.View:
@@ -112,7 +81,16 @@ def links_view(job: Job, *, refresh: bool = False) -> discord.ui.View:
     return view
 
 
-class ConfirmView(discord.ui.View):
+class PrivateErrorsView(discord.ui.View):
+    """A view whose button errors are answered with the tree's one table, privately."""
+
+    async def on_error(
+        self, interaction: Interaction, error: Exception, item: discord.ui.Item[Any], /
+    ) -> None:
+        await reply_privately(interaction, error_text(error, where="a button"))
+
+
+class ConfirmView(PrivateErrorsView):
     """Confirm / Cancel, for the invoker only. Nothing is paid until Confirm. On timeout the
     buttons are disabled on the prompt (set `message` to it when sending)."""
 
@@ -154,7 +132,7 @@ class ConfirmView(discord.ui.View):
 PageFetcher = Callable[[int], Awaitable[tuple[discord.Embed, bool]]]  # page -> (embed, has_next)
 
 
-class PagerView(discord.ui.View):
+class PagerView(PrivateErrorsView):
     """Previous / Next over pages the fetcher renders; only the invoker can press."""
 
     def __init__(self, user_id: int, fetch: PageFetcher, has_next: bool) -> None:

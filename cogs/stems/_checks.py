@@ -6,6 +6,7 @@ from typing import Any
 
 import discord
 
+from bot.bot import missing_permissions
 from bot.errors import UserError
 from bot.rules import GuildRules, Member
 
@@ -16,15 +17,6 @@ def member_of(interaction: Interaction) -> Member:
     user = interaction.user
     roles = frozenset(r.id for r in user.roles) if isinstance(user, discord.Member) else frozenset()
     return Member(user.id, roles, interaction.permissions.manage_guild)
-
-
-def _missing(perms: discord.Permissions, in_thread: bool) -> list[str]:
-    needed = [
-        ("view_channel", "View Channel"),
-        ("send_messages_in_threads" if in_thread else "send_messages", "Send Messages"),
-        ("embed_links", "Embed Links"),
-    ]
-    return [name for flag, name in needed if not getattr(perms, flag)]
 
 
 def results_channel(interaction: Interaction, rules: GuildRules) -> int:
@@ -43,7 +35,7 @@ def results_channel(interaction: Interaction, rules: GuildRules) -> int:
         perms = interaction.app_permissions
         in_thread = isinstance(interaction.channel, discord.Thread)
         channel_id = interaction.channel_id or 0
-    missing = _missing(perms, in_thread)
+    missing = missing_permissions(perms, in_thread=in_thread)
     if missing:
         raise UserError(
             f"I can't post results in <#{channel_id}>: I'm missing {', '.join(missing)}. "

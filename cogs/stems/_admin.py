@@ -10,7 +10,7 @@ from discord.app_commands import Choice
 
 from bot.jobs import Mode
 from bot.rules import GuildRules, Period, period_end, period_start, timestamp
-from cogs._ui import rules_embed
+from cogs.stems._ui import rules_embed
 
 if TYPE_CHECKING:
     from bot.bot import StemBot
@@ -92,7 +92,7 @@ async def credits_embed(bot: StemBot, guild_id: int) -> discord.Embed:
     rules = await bot.guild_store.rules(guild_id)
     now = bot.clock()
     spent = await bot.guild_store.spent(guild_id, period_start(rules.budget_period, now))
-    balance = await bot.engine.api.balance()
+    balance = await bot.engine.service.balance()
     embed = discord.Embed(title="Credits", colour=discord.Colour.gold())
     embed.add_field(name="API balance", value=f"{balance:g} credits (shared by every server)")
     embed.add_field(name=f"Spent here this {rules.budget_period.value}", value=f"{spent:g}")

@@ -10,7 +10,7 @@ from collections import defaultdict
 import discord
 
 from bot.jobs import Job
-from cogs._ui import status_embed
+from cogs.stems._ui import status_embed
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Delivery: the channel first, then a DM, else undeliverable; each outcome recorded once."""
+"""Posts results: the channel first, then a DM, else undeliverable; each outcome recorded once."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import discord
 
 from bot.delivery import Delivered
 from bot.jobs import Delivery, Job, JobState, Subscription
-from cogs._ui import allowed, failure_text, mentions, result_embed, result_text
-from cogs._views import links_view
+from cogs.stems._ui import allowed, failure_text, mentions, result_embed, result_text
+from cogs.stems._views import links_view
 
 if TYPE_CHECKING:
     from bot.bot import StemBot
@@ -39,7 +39,7 @@ def batch_target(channel_id: int, batch: Sequence[Subscription]) -> str:
     return f"{channel_id}:" + ",".join(str(s.id) for s in sorted(batch, key=lambda s: s.id))
 
 
-class Deliverer:
+class ResultPoster:
     """Posts a finished job's result to each waiting requester, grouped by channel."""
 
     def __init__(self, bot: StemBot) -> None:

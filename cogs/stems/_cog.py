@@ -12,15 +12,17 @@ from discord.ext import commands
 from bot.errors import UserError
 from bot.jobs import Job, JobState, Mode
 from bot.rules import may_request, plural
-from bot.service import Request, clean_music_task_id, clean_song_id
+from bot.service import Limits, Request, clean_music_task_id, clean_song_id
 from bot.service_jobs import RECHECKABLE, Viewer
-from cogs import _admin
-from cogs._checks import member_of, results_channel
-from cogs._lookup import SongLookup
-from cogs._status import StatusBoard
-from cogs._submit import Submitter
-from cogs._ui import job_line, result_embed, status_embed
-from cogs._views import PagerView, RefreshButton, links_view
+from bot.store import Cancelled
+from cogs.stems import _admin
+from cogs.stems._checks import member_of, results_channel
+from cogs.stems._lookup import SongLookup
+from cogs.stems._poster import ResultPoster
+from cogs.stems._status import StatusBoard
+from cogs.stems._submit import Submitter
+from cogs.stems._ui import job_line, result_embed, status_embed
+from cogs.stems._views import PagerView, RefreshButton, links_view
 
 if TYPE_CHECKING:
     from bot.bot import StemBot
@@ -29,6 +31,9 @@ Interaction = discord.Interaction["StemBot"]
 PAGE_SIZE = 10
 MODE_CHOICES = [Choice(name=m.label, value=m.value) for m in Mode]
 SCOPE_CHOICES = [Choice(name="My jobs", value="mine"), Choice(name="Whole server", value="server")]
+NOT_REFUNDED = (
+    "Credits already spent are not refunded: the API has no way to cancel a separation."
+)
 
 
 @app_commands.guild_only()
@@ -38,16 +43,19 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         self.status_board = StatusBoard()
         self.songs = SongLookup(bot.engine.songs, bot.engine.lookup_cooldown)
         self.submitter = Submitter(bot, self.status_board)
+        self.poster = ResultPoster(bot)
         super().__init__()
 
     async def cog_load(self) -> None:
-        self.bot.engine.store.observers.append(self.status_board.on_job_changed)
+        self.bot.engine.watch_jobs(self.status_board.on_job_changed)
+        self.bot.engine.attach_poster(self.poster)
         # Registered, not just attached to a message: result buttons must work after a restart.
         self.bot.add_dynamic_items(RefreshButton)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(RefreshButton)
-        self.bot.engine.store.observers.remove(self.status_board.on_job_changed)
+        self.bot.engine.attach_poster(None)  # results due meanwhile wait for the next poster
+        self.bot.engine.unwatch_jobs(self.status_board.on_job_changed)
         await self.status_board.close()
 
     # --- /stems separate ---------------------------------------------------------------
@@ -72,14 +80,18 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         guild_id = _guild_id(interaction)
         rules = await self.bot.guild_store.rules(guild_id)
         channel_id = results_channel(interaction, rules)
-        await self.submitter.check_access(interaction, rules, chosen)
         request = Request(
             music_task_id, song_id, chosen, guild_id, channel_id, interaction.user.id
         )
+        service = self.bot.engine.service
+        await service.check_limits(request, Limits(rules, member_of(interaction)))
         if chosen == Mode.INSTRUMENTAL and rules.confirm_full_split:
-            if not await self.submitter.is_free(request):
+            shared = await service.join_or_reuse(request)  # free: no confirmation needed
+            if shared is None:
                 await self.submitter.confirm(interaction, request, rules)
-                return
+            else:
+                await self.submitter.show_shared(interaction, request, shared)
+            return
         await self.submitter.submit_now(interaction, request, rules)
 
     @separate.autocomplete("task_id")
@@ -112,7 +124,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
             self.bot.acknowledged(interaction)
             async with self.bot.engine.budget.slot():  # ahead of the scheduler's polls
                 found = await self.bot.engine.service.jobs.recheck(found, interaction.user.id)
-        note = await self.submitter.delivery_note(found, interaction.user.id)
+        note = await self.bot.engine.service.jobs.delivery_note(found, interaction.user.id)
         if found.state == JobState.SUCCEEDED:
             expires = (found.finished_at.timestamp() if found.finished_at else 0) + (
                 self.bot.settings.result_ttl_s
@@ -167,8 +179,9 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
     @app_commands.describe(job="The job number (pick from your running jobs)")
     async def cancel(self, interaction: Interaction, job: int) -> None:
         found = await self._visible_job(interaction, job)
-        text = await self.submitter.cancel(found, _viewer(interaction))
-        await interaction.response.send_message(text, ephemeral=True)
+        viewer = _viewer(interaction)
+        done = await self.bot.engine.service.cancel(found, viewer)
+        await interaction.response.send_message(_cancelled_text(done, viewer), ephemeral=True)
         self.bot.acknowledged(interaction)
 
     @status.autocomplete("job")
@@ -252,6 +265,17 @@ def _guild_id(interaction: Interaction) -> int:
 def _viewer(interaction: Interaction) -> Viewer:
     member = member_of(interaction)
     return Viewer(member.user_id, interaction.guild_id, member.is_admin)
+
+
+def _cancelled_text(done: Cancelled, viewer: Viewer) -> str:
+    job_id = done.job.id
+    if done.ended:
+        return f"Cancelled job `#{job_id}`: nobody will be pinged. {NOT_REFUNDED}"
+    who = "Nobody in this server will" if viewer.is_admin else "You won't"
+    return (
+        f"{who} be pinged for job `#{job_id}`; it goes on for the others who asked. "
+        f"{NOT_REFUNDED}"
+    )
 
 
 def _choice_name(job: Job) -> str:
