@@ -11,7 +11,7 @@ from typing import NamedTuple
 import aiohttp
 from yarl import URL
 
-from bot.replies import field_of, number
+from bot.api.taskinfo import field_of, number
 
 MAX_BODY_BYTES = 1024 * 1024  # no documented reply comes near; more is not the API talking
 _CHUNK_BYTES = 64 * 1024
