@@ -33,7 +33,7 @@ class RedirectRefused(aiohttp.ClientError):
 
 
 def one_attempt(api: URL) -> aiohttp.ClientMiddlewareType:
-    """Each call reaches the API at most once, as the request budget counted it.
+    """Each call reaches the API at most once, as the request rate counted it.
 
     aiohttp resends an idempotent GET by itself when a connection is reset; here a second
     attempt fails instead, and the caller sees NO_REPLY and backs off like any lost reply.
