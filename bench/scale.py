@@ -19,7 +19,7 @@ from bot.engine import Engine
 from bot.rate import RequestRate
 from bot.sandbox import serve
 from bot.store import JobStore
-from tests.conftest import make_settings
+from tests._settings import make_settings
 
 RATE_PER_S = 200.0  # raised from the default 5/s: 10,000 jobs need >= 2,000 s at 5/s
 MIN_S, MAX_S = 0.5, 2.0
