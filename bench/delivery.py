@@ -32,7 +32,7 @@ ARRIVAL_GAP_S = 1.2  # mean scaled seconds between submissions (500 jobs arrive 
 VOCAL_SHARE = 0.7
 SIGMA = 0.35
 MEDIAN_S = {Mode.VOCAL: 60.0, Mode.INSTRUMENTAL: 120.0}
-REQUESTS_PER_S = 100.0  # scaled; far above need, so the budget is never what we measure
+REQUESTS_PER_S = 100.0  # scaled; far above need, so the rate is never what we measure
 SEED = 5
 MUSIC_TASK = "bench-music-task"
 
@@ -272,8 +272,8 @@ def _call_figure(name: str, kind: str, out: Outcome, ref: Outcome) -> Figure:
 
 def _figures(outcomes: list[tuple[str, Outcome]]) -> list[Figure]:
     ref = outcomes[0][1]
-    # The budget is set far above need, so it is never what these figures measure.
-    setup = f"jobs (clock x{SCALE:.0f}, {REQUESTS_PER_S:.0f} req/s budget)"
+    # The request rate is set far above need, so it is never what these figures measure.
+    setup = f"jobs (clock x{SCALE:.0f}, {REQUESTS_PER_S:.0f} req/s limit)"
     figures = [Figure(f"delivery: {setup}", float(JOBS), "")]
     for kind, out in outcomes:
         figures += _delay_figures(out.name, kind, out, ref)

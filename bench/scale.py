@@ -14,12 +14,12 @@ from pathlib import Path
 
 from bench._rig import CountingDeliverer, CountingSandbox, max_per_window, percentile, seed_running
 from bench.common import QUICK, Figure, table
-from bot.budget import RequestBudget
 from bot.config import Settings
 from bot.engine import Engine
+from bot.rate import RequestRate
 from bot.sandbox import serve
 from bot.store import JobStore
-from tests.conftest import make_settings
+from tests._settings import make_settings
 
 RATE_PER_S = 200.0  # raised from the default 5/s: 10,000 jobs need >= 2,000 s at 5/s
 MIN_S, MAX_S = 0.5, 2.0
@@ -29,8 +29,8 @@ TARGET_LAG_MS = 50.0
 TARGET_RESUME_S = 2.0
 
 
-class CountingBudget(RequestBudget):
-    """The scheduler's budget, noting when each request was allowed (by the budget's clock)."""
+class CountingRate(RequestRate):
+    """The scheduler's request rate, noting when each request was allowed (by its clock)."""
 
     def __init__(self, rate_per_s: float, clock: Callable[[], float]) -> None:
         super().__init__(rate_per_s, clock)
@@ -39,7 +39,7 @@ class CountingBudget(RequestBudget):
     def try_take(self) -> bool:
         allowed = super().try_take()
         if allowed:
-            self.taken.append(self._clock())  # when the budget let it go
+            self.taken.append(self._clock())  # when the rate let it go
         return allowed
 
 
@@ -100,7 +100,7 @@ class _Run:
         self.sampler = Sampler()
         self.database = tmp / "scale.sqlite3"
         self.resumed = 0
-        self.budgets: list[CountingBudget] = []
+        self.rates: list[CountingRate] = []
 
     async def seed(self) -> float:
         store = await JobStore.open(self.database)
@@ -130,8 +130,8 @@ class _Run:
     async def start_engine(self, base_url: str) -> tuple[Engine, float, float | None]:
         """A started engine; (it, seconds start() took, seconds to the first poll arriving)."""
         engine = await Engine.open(self.settings(base_url), self.deliverer)
-        budget = engine.scheduler.budget = CountingBudget(RATE_PER_S, engine.clock)
-        self.budgets.append(budget)
+        rate = engine.scheduler.budget = CountingRate(RATE_PER_S, engine.clock)
+        self.rates.append(rate)
         seen = len(self.sandbox.arrivals)
         started = time.monotonic()
         await engine.start()
@@ -179,16 +179,16 @@ def _figures(run: _Run, seed_s: float, restart: _Restart) -> list[Figure]:
     jobs, counts, arrivals = run.jobs, run.deliverer.counts, run.sandbox.arrivals
     exactly_once = sum(1 for n in counts.values() if n == 1)
     repeated = [job_id for job_id, n in counts.items() if n > 1]
-    # One budget per engine: a window across the restart would add two processes' budgets.
-    peak_taken = max(max_per_window(b.taken) for b in run.budgets)
+    # One rate per engine: a window across the restart would add two processes' requests.
+    peak_taken = max(max_per_window(b.taken) for b in run.rates)
     split = restart.arrivals_before
     peak_rate = max(max_per_window(arrivals[:split]), max_per_window(arrivals[split:]))
     lag_p99 = percentile(run.sampler.lags_ms, 99)
     rss = max(run.sampler.peak_rss_mb, rss_mb())
     first_poll_s = restart.first_poll_s
     return [
-        Figure(f"scale: {jobs} jobs, budget {RATE_PER_S:g}/s, seed s", seed_s, "s"),
-        Figure("scale: max polls allowed in 1 s (budget)", peak_taken, "",
+        Figure(f"scale: {jobs} jobs, rate {RATE_PER_S:g}/s, seed s", seed_s, "s"),
+        Figure("scale: max polls allowed in 1 s (rate)", peak_taken, "",
                f"<= {RATE_PER_S:g}", peak_taken <= RATE_PER_S),
         Figure("scale: max requests arriving in 1 s (API)", peak_rate, "",
                f"<= {RATE_PER_S:g}", peak_rate <= RATE_PER_S),

@@ -15,7 +15,7 @@ from bot.engine import Engine
 from bot.jobs import Job, JobState, Mode, Stem
 from bot.sandbox import serve
 from bot.store import JobStore
-from tests.conftest import make_settings
+from tests._settings import make_settings
 
 TASK = "bench-store-task"
 STEMS = (Stem("vocal_url", "Vocals", "http://127.0.0.1/files/x/vocal.mp3"),

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.api.taskinfo import NO_STEMS, Separation
 from bot.errors import ApiError
 from bot.jobs import Job, JobState, Mode, RemoteState
 from bot.pause import Pause
 from bot.policy import Durations, backoff_delay
-from bot.replies import NO_STEMS, Separation
 from bot.store import JobStore
 
 log = logging.getLogger(__name__)

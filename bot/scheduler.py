@@ -14,13 +14,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bot.api import StemApi
-from bot.budget import RequestBudget
 from bot.delivery import Deliver, Delivered, Deliveries
 from bot.errors import ApiError
 from bot.jobs import Job, JobState, Mode
 from bot.outcomes import TIMED_OUT_TEXT, Outcomes, Tracked
 from bot.pause import Pause
 from bot.policy import Durations, poll_delay
+from bot.rate import RequestRate
 from bot.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class Scheduler:
         )
         self._min_s, self._max_s, self._callbacks = min_interval_s, max_interval_s, callbacks
         self._clock = clock
-        self.budget = RequestBudget(requests_per_s, clock)
+        self.budget = RequestRate(requests_per_s, clock)
         self.durations = Durations()
         self._max_in_flight = max_in_flight
         self._tracked: dict[int, Tracked] = {}

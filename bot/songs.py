@@ -1,7 +1,7 @@
 """Song lists of Suno music tasks: a finished one never changes, so it is kept once seen.
 
-The pre-flight and autocomplete share one cache, and every call it does make takes the request
-budget first, ahead of the scheduler's polls.
+The pre-flight and autocomplete share one cache, and every call it does make takes a place in the
+request rate first, ahead of the scheduler's polls.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bot.api import MusicTask, StemApi
-from bot.budget import RequestBudget
 from bot.jobs import RemoteState
+from bot.rate import RequestRate
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,10 @@ class SongSource(Protocol):
 
 
 class SongCache:
-    """StemApi.music_task, within the budget, with finished tasks' song lists kept (LRU)."""
+    """StemApi.music_task, within the request rate, with finished tasks' song lists kept (LRU)."""
 
-    def __init__(self, api: StemApi, budget: RequestBudget, size: int = CACHE_SIZE) -> None:
-        self._api, self._budget, self._size = api, budget, size
+    def __init__(self, api: StemApi, rate: RequestRate, size: int = CACHE_SIZE) -> None:
+        self._api, self._rate, self._size = api, rate, size
         self._kept: OrderedDict[str, MusicTask] = OrderedDict()
         self.calls = 0  # TaskInfo calls made (the rest came from the cache)
 
@@ -42,7 +42,7 @@ class SongCache:
         task = self.cached(music_task_id)
         if task is not None:
             return task
-        async with self._budget.slot():
+        async with self._rate.slot():
             self.calls += 1
             task = await self._api.music_task(music_task_id)
         if _final(task):

@@ -21,7 +21,7 @@ START = 1_768_900_000.0
 
 
 class FakeClock:
-    """Time that moves only when a test says so."""
+    """Time that moves only when a test says so: the one test clock (the stand-in takes it too)."""
 
     def __init__(self, now: float = START) -> None:
         self.now = now

@@ -91,7 +91,7 @@ def _fault_label(fault: Fault) -> str:
 
 
 def worst_window(times: list[float], window_s: float = 1.0) -> int:
-    """The most calls seen in any window (t - window_s, t], as the request budget counts them."""
+    """The most calls seen in any window (t - window_s, t], as the request rate counts them."""
     ordered = sorted(times)
     worst = start = 0
     for end, at in enumerate(ordered):

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Secret, Settings
+from bot.config import Settings
 from bot.delivery import Delivered
 from bot.engine import Engine
 from bot.jobs import Delivery, Job, Mode, Subscription
 from bot.sandbox import Sandbox, SandboxServer, serve
 from tests._sandbox_fixtures import FakeClock
+from tests._settings import make_settings
+
+__all__ = ["DURATIONS_S", "Recorder", "Rig", "make_settings"]  # make_settings: tests/_settings.py
 
 DURATIONS_S = {Mode.VOCAL: 60.0, Mode.INSTRUMENTAL: 120.0}
 
@@ -60,20 +63,6 @@ class Rig:
             self.clock.advance(min(step, seconds - moved))
             moved += step
             await self.settle(passes=2)
-
-
-def make_settings(database: Path, base_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "crun_api_key": Secret("test-key-0123456789"),
-        "crun_api_base": base_url,
-        "database_path": database,
-        "poll_min_interval_s": 2.0,
-        "poll_max_interval_s": 30.0,
-        "api_requests_per_s": 5.0,
-        "crun_timeout_s": 0.5,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture

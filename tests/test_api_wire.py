@@ -10,10 +10,10 @@ import pytest
 from aiohttp import web
 
 from bot.api import StemApi
+from bot.api.wire import MAX_BODY_BYTES
 from bot.errors import BAD_REPLY, NO_REPLY, ApiError
 from bot.jobs import Mode, RemoteState
 from bot.sandbox import Fault, Sandbox
-from bot.wire import MAX_BODY_BYTES
 from tests._sandbox_fixtures import KEY, MODEL, canned_api, ok, open_rig, serving, task_info
 
 HUGE = 10**400  # a 400-digit integer: float() of it raises OverflowError

@@ -9,10 +9,10 @@ from typing import Any
 import discord
 import pytest
 
-import bot.api
-import bot.replies
+import bot.api.client
+import bot.api.taskinfo
+from bot.api.taskinfo import Separation
 from bot.jobs import Delivery, Stem
-from bot.replies import Separation
 from tests.bot_world import SLOW_S, World, bot_world, loaded
 
 TASK = "mention-task"
@@ -60,7 +60,7 @@ async def test_a_refused_result_post_is_sent_again_simpler_not_unchanged(
 async def test_odd_stem_urls_are_percent_encoded_and_a_non_web_link_goes_in_the_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = bot.replies.parse_separation
+    real = bot.api.taskinfo.parse_separation
 
     def odd_urls(*args: Any) -> Separation:
         parsed = real(*args)
@@ -71,7 +71,7 @@ async def test_odd_stem_urls_are_percent_encoded_and_a_non_web_link_goes_in_the_
                  Stem(other.key, other.label, "ftp://files.example/backing.mp3"))
         return dataclasses.replace(parsed, stems=stems)
 
-    monkeypatch.setattr(bot.api, "parse_separation", odd_urls)
+    monkeypatch.setattr(bot.api.client, "parse_separation", odd_urls)
     async with bot_world(tmp_path, duration_s=SLOW_S) as world:
         job_id = await accepted(world)
         world.sandbox.finish(await world.remote_id(job_id))

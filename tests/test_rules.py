@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.budget import RequestBudget
 from bot.errors import UserError
 from bot.jobs import Mode, stem_label
 from bot.policy import Durations, backoff_delay, poll_delay
+from bot.rate import RequestRate
 from bot.rules import (
     GuildRules,
     Member,
@@ -107,38 +107,38 @@ def test_durations_are_learned_from_finished_jobs() -> None:
     assert learned.expected_s(Mode.VOCAL) == 44
 
 
-def test_budget_allows_n_per_second_window() -> None:
+def test_the_request_rate_allows_n_per_second_window() -> None:
     clock = FakeClock()
-    budget = RequestBudget(3, clock)
-    assert [budget.try_take() for _ in range(4)] == [True, True, True, False]
+    rate = RequestRate(3, clock)
+    assert [rate.try_take() for _ in range(4)] == [True, True, True, False]
     for _ in range(3):
-        budget.release()
+        rate.release()
     clock.advance(0.5)
-    assert not budget.try_take() and budget.wait_s() == pytest.approx(0.5)
+    assert not rate.try_take() and rate.wait_s() == pytest.approx(0.5)
     clock.advance(0.5)
-    assert budget.try_take()
+    assert rate.try_take()
 
 
 def test_a_call_holds_its_place_until_a_window_after_its_reply() -> None:
     clock = FakeClock()
-    budget = RequestBudget(1, clock)
-    assert budget.try_take()
+    rate = RequestRate(1, clock)
+    assert rate.try_take()
     clock.advance(5)  # a slow reply: still in flight, so nothing else may go
-    assert not budget.try_take() and budget.wait_s() == 1.0
-    budget.release()
+    assert not rate.try_take() and rate.wait_s() == 1.0
+    rate.release()
     clock.advance(0.9)
-    assert not budget.try_take()
+    assert not rate.try_take()
     clock.advance(0.1)
-    assert budget.try_take()
+    assert rate.try_take()
 
 
-def test_slow_budgets_space_single_requests() -> None:
+def test_slow_request_rates_space_single_requests() -> None:
     clock = FakeClock()
-    budget = RequestBudget(0.5, clock)
-    assert budget.try_take() and not budget.try_take()
-    budget.release()
+    rate = RequestRate(0.5, clock)
+    assert rate.try_take() and not rate.try_take()
+    rate.release()
     clock.advance(2.0)
-    assert budget.try_take()
+    assert rate.try_take()
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The scheduler: economical polling within budget, back-off, deadlines, exactly-once delivery."""
+"""The scheduler: economical polling within the rate, back-off, deadlines, exactly-once delivery."""
 
 from __future__ import annotations
 
@@ -173,13 +173,13 @@ async def test_upstream_failure_reaches_the_requester(rig: Rig) -> None:
     assert rig.recorder.delivered_job_ids() == [job_id]
 
 
-async def test_the_request_budget_is_never_exceeded(rig: Rig) -> None:
+async def test_the_request_rate_is_never_exceeded(rig: Rig) -> None:
     for n in range(20):
         rig.sandbox.add_music_task(f"task-{n}", [(f"song-{n}-a", "A"), (f"song-{n}-b", "B")])
     for n in range(20):
         for side in "ab":
             await submit(rig, f"song-{n}-{side}", task=f"task-{n}")
-        rig.clock.advance(0.25)  # each task's pre-flight takes a place in the budget too
+        rig.clock.advance(0.25)  # each task's pre-flight takes a place in the request rate too
     rig.clock.advance(24.0)
 
     times = await poll_times(rig, 30, step=0.25)

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-import bot.api
-import bot.replies
+import bot.api.client
+import bot.api.taskinfo
+from bot.api.taskinfo import Separation
 from bot.delivery import Delivered
 from bot.jobs import Delivery, Job, JobState, Subscription
 from bot.outcomes import NO_STEMS_TEXT, NOT_FOUND_TEXT
-from bot.replies import Separation
 from bot.sandbox import Fault
 from bot.web import WebServer
 from tests.conftest import Rig
@@ -148,7 +148,7 @@ async def test_a_parser_crash_counts_toward_the_deadline(
     def crash(*args: object) -> Separation:
         raise OverflowError("int too large to convert to float")
 
-    monkeypatch.setattr(bot.api, "parse_separation", crash)
+    monkeypatch.setattr(bot.api.client, "parse_separation", crash)
     job_id = await submit(rig)
 
     await rig.advance(rig.settings.job_deadline_s + 60, step=30)
@@ -250,12 +250,12 @@ async def test_a_delivery_in_flight_does_not_make_the_loop_spin(
 async def test_a_success_without_stems_is_checked_three_more_times_then_fails(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = bot.replies.parse_separation
+    real = bot.api.taskinfo.parse_separation
 
     def no_stems(*args: Any) -> Separation:
         return dataclasses.replace(real(*args), stems=())
 
-    monkeypatch.setattr(bot.api, "parse_separation", no_stems)
+    monkeypatch.setattr(bot.api.client, "parse_separation", no_stems)
     rig.sandbox.duration_s = lambda mode: 1.0
     job_id = await submit(rig)
     checks = rig.sandbox.calls["TaskInfo"]

@@ -11,11 +11,11 @@ import aiohttp
 import discord
 import pytest
 
+from tests._sandbox_fixtures import FakeClock
 from tests.standin import (
     Channel,
     DiscordStandin,
     Guild,
-    ManualClock,
     StandinError,
     User,
     running_bot,
@@ -27,7 +27,7 @@ from tests.standin.mentions import compute_mentions
 @dataclass
 class Scene:
     standin: DiscordStandin
-    clock: ManualClock
+    clock: FakeClock
     guild: Guild
     channel: Channel
     alice: User
@@ -36,7 +36,7 @@ class Scene:
 
 @pytest.fixture
 async def scene() -> AsyncIterator[Scene]:
-    clock = ManualClock()
+    clock = FakeClock()
     async with DiscordStandin(clock=clock) as standin:
         guild = standin.add_guild()
         channel = standin.add_channel(guild)

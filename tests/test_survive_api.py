@@ -61,10 +61,10 @@ async def open_rig(
 async def submit_like_a_user(rig: Rig, index: int, mode: Mode) -> tuple[int, int]:
     """Ask until accepted, as a person would after "please try again"; (job id, refusals)."""
     request = Request(f"fault-task-{index}", f"song-{index}", mode, 1, 2, 9000 + index)
-    budget = rig.engine.budget
+    rate = rig.engine.budget
     for refusals in range(50):
-        # The free source check takes a place in the request budget: fake time must move.
-        rig.clock.advance(budget.window_s / budget.capacity)
+        # The free source check takes a place in the request rate: fake time must move.
+        rig.clock.advance(rate.window_s / rate.capacity)
         try:
             return (await rig.engine.service.submit(request)).job.id, refusals
         except ApiError as exc:
@@ -87,7 +87,7 @@ async def settle_all(rig: Rig, job_ids: list[int], limit_s: float = 3600) -> flo
 
 @pytest.mark.campaign
 @pytest.mark.timeout(900)
-async def test_taskinfo_faults_lose_nothing_repeat_no_create_and_keep_the_budget(
+async def test_taskinfo_faults_lose_nothing_repeat_no_create_and_keep_the_request_rate(
     tmp_path: Path,
 ) -> None:
     seed = int(os.environ.get("STEMBOT_SEED", random.SystemRandom().randrange(1, 10**6)))
@@ -126,7 +126,7 @@ async def test_taskinfo_faults_lose_nothing_repeat_no_create_and_keep_the_budget
         assert (lost, duplicates) == (0, 0)
         assert creates == JOBS == len(sandbox.separations)
         assert worst_window(wire) <= rig.settings.api_requests_per_s  # as the API saw it
-        assert len(wire) == len(polls)  # nothing resent behind the budget's back
+        assert len(wire) == len(polls)  # nothing resent behind the request rate's back
         for at, task_id, wait_s in sandbox.retry_after:
             if task_id.startswith("sep-"):  # the scheduler's own calls honour Retry-After
                 assert not [t for t in wire if at < t < at + wait_s], (at, wait_s)
@@ -157,7 +157,7 @@ async def test_a_failed_create_task_reaches_its_requester_as_a_clear_message_onc
             sandbox.add_music_task(f"fault-task-{index}", [(f"song-{index}", "Song")])
             sandbox.inject("CreateTask", fault)
             request = Request(f"fault-task-{index}", f"song-{index}", Mode.VOCAL, 1, 2, 3)
-            rig.clock.advance(1.0)  # the free source check takes a place in the request budget
+            rig.clock.advance(1.0)  # the free source check takes a place in the request rate
             with pytest.raises(ApiError) as caught:
                 await rig.engine.service.submit(request)
             texts.append(caught.value.user_text)
@@ -177,7 +177,7 @@ async def test_a_failed_create_task_reaches_its_requester_as_a_clear_message_onc
         assert charged == 4  # only the unconfirmed ones stay on the books
 
 
-async def test_a_reset_status_check_is_sent_once_as_the_budget_counted_it(tmp_path: Path) -> None:
+async def test_a_reset_status_check_is_sent_once_as_the_rate_counted_it(tmp_path: Path) -> None:
     async with open_rig(tmp_path, 2) as (rig, sandbox):
         sandbox.add_music_task("fault-task-0", [("song-0", "Song")])
         job_id, _ = await submit_like_a_user(rig, 0, Mode.VOCAL)
@@ -189,4 +189,4 @@ async def test_a_reset_status_check_is_sent_once_as_the_budget_counted_it(tmp_pa
         assert sandbox.resets  # the sandbox did cut the first check
         job = await rig.engine.store.get(job_id)
         assert job is not None and job.state == JobState.RUNNING
-        assert len(polls) == 1  # one check taken from the budget, one on the wire
+        assert len(polls) == 1  # one check taken from the request rate, one on the wire

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .errors import DiscordError, StandinError
-from .fixtures import ManualClock, running_bot
+from .fixtures import running_bot
 from .interaction import Interaction, Response
 from .model import Channel, Guild, Message, Refusal, Role, User
 from .server import DiscordStandin
@@ -14,7 +14,6 @@ __all__ = [
     "DiscordStandin",
     "Guild",
     "Interaction",
-    "ManualClock",
     "Message",
     "Refusal",
     "Response",

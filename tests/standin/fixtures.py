@@ -1,4 +1,4 @@
-"""Helpers for tests: a clock tests move by hand, and a bot running against the stand-in."""
+"""Helpers for tests: a bot running against the stand-in (tests/_sandbox_fixtures has the clock)."""
 
 from __future__ import annotations
 
@@ -13,19 +13,6 @@ if TYPE_CHECKING:
     from .server import DiscordStandin
 
 ClientT = TypeVar("ClientT", bound=discord.Client)
-
-
-class ManualClock:
-    """A clock that only moves when told: pass it as DiscordStandin(clock=...)."""
-
-    def __init__(self, start: float = 1_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @asynccontextmanager

@@ -1,4 +1,4 @@
-"""A request budget: at most N calls in any one-second window as the API sees them."""
+"""The request rate: at most N calls in any one-second window as the API sees them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 RECHECK_S = 0.05  # a waiting user call looks again at least this often (the clock may be faked)
 
 
-class RequestBudget:
+class RequestRate:
     """A call holds its place from when it is allowed until one window after its reply.
 
     Counting from the reply, not from the decision to send, is what keeps the arrivals at the
@@ -63,7 +63,7 @@ class RequestBudget:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """`async with budget.slot():` around one user-triggered call."""
+        """`async with rate.slot():` around one user-triggered call."""
         await self.acquire()
         try:
             yield

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import aiohttp
 from yarl import URL
 
-from bot.replies import field_of, number
+from bot.api.taskinfo import field_of, number
 
 MAX_BODY_BYTES = 1024 * 1024  # no documented reply comes near; more is not the API talking
 _CHUNK_BYTES = 64 * 1024
@@ -33,7 +33,7 @@ class RedirectRefused(aiohttp.ClientError):
 
 
 def one_attempt(api: URL) -> aiohttp.ClientMiddlewareType:
-    """Each call reaches the API at most once, as the request budget counted it.
+    """Each call reaches the API at most once, as the request rate counted it.
 
     aiohttp resends an idempotent GET by itself when a connection is reset; here a second
     attempt fails instead, and the caller sees NO_REPLY and backs off like any lost reply.

@@ -1,11 +1,11 @@
-"""User-triggered calls (pre-flight, autocomplete, Refresh) take the request budget ahead of polls;
+"""User-triggered calls (pre-flight, autocomplete, Refresh) take the request rate ahead of polls;
 a finished music task's songs are asked for once; Refresh and lookups have a per-member cooldown."""
 
 from __future__ import annotations
 
 import asyncio
 
-from bot.budget import RequestBudget
+from bot.rate import RequestRate
 from bot.songs import Cooldown, try_again_in
 from tests._sandbox_fixtures import FakeClock
 from tests.conftest import Rig
@@ -14,28 +14,28 @@ from tests.test_scheduler import submit
 
 async def test_a_user_call_waits_for_room_and_polls_yield_to_it() -> None:
     clock = FakeClock()
-    budget = RequestBudget(2, clock)
-    assert budget.try_take() and budget.try_take()
+    rate = RequestRate(2, clock)
+    assert rate.try_take() and rate.try_take()
 
-    waiter = asyncio.create_task(budget.acquire())
+    waiter = asyncio.create_task(rate.acquire())
     await asyncio.sleep(0)
-    budget.release()
-    budget.release()
-    assert not waiter.done() and budget.waiting == 1
+    rate.release()
+    rate.release()
+    assert not waiter.done() and rate.waiting == 1
     clock.advance(1.0)  # the window has room again ...
-    assert not budget.try_take()  # ... but a poll must not take it from the waiting call
-    assert budget.wait_s() > 0
+    assert not rate.try_take()  # ... but a poll must not take it from the waiting call
+    assert rate.wait_s() > 0
 
     await asyncio.wait_for(waiter, 2)
 
-    assert budget.waiting == 0 and budget.in_flight == 1
-    assert budget.try_take()  # one place was left for polls
-    assert not budget.try_take()  # and the user call's place counts like any other
+    assert rate.waiting == 0 and rate.in_flight == 1
+    assert rate.try_take()  # one place was left for polls
+    assert not rate.try_take()  # and the user call's place counts like any other
 
 
-async def test_the_pre_flight_stays_within_the_budget(rig: Rig) -> None:
-    budget = rig.engine.budget
-    while budget.try_take():  # polls (or anything) hold every place
+async def test_the_pre_flight_stays_within_the_request_rate(rig: Rig) -> None:
+    rate = rig.engine.budget
+    while rate.try_take():  # polls (or anything) hold every place
         pass
     checks = rig.sandbox.calls["TaskInfo"]
 
@@ -43,14 +43,14 @@ async def test_the_pre_flight_stays_within_the_budget(rig: Rig) -> None:
         "demo-music-task", "demo-song-1"))
     for _ in range(100):  # until the pre-flight is queued for a place
         await asyncio.sleep(0)
-        if budget.waiting:
+        if rate.waiting:
             break
-    assert budget.waiting == 1
+    assert rate.waiting == 1
     assert not pre_flight.done() and rig.sandbox.calls["TaskInfo"] == checks
 
-    for _ in range(budget.capacity):
-        budget.release()
-    rig.clock.advance(budget.window_s)
+    for _ in range(rate.capacity):
+        rate.release()
+    rig.clock.advance(rate.window_s)
     await asyncio.wait_for(pre_flight, 2)
 
     assert rig.sandbox.calls["TaskInfo"] == checks + 1

@@ -8,10 +8,8 @@ from collections.abc import Callable, Mapping
 import aiohttp
 from yarl import URL
 
-from bot import wire
-from bot.errors import BAD_REPLY, NO_REPLY, ApiError
-from bot.jobs import Mode
-from bot.replies import (
+from bot.api import wire
+from bot.api.taskinfo import (
     MusicTask,
     Separation,
     Song,
@@ -21,6 +19,8 @@ from bot.replies import (
     parse_stems,
     required_number,
 )
+from bot.errors import BAD_REPLY, NO_REPLY, ApiError
+from bot.jobs import Mode
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.jobs import RemoteState, parse_remote_state
-from bot.sandbox_data import NESTED_KEY, SandboxMusicTask, SandboxSeparation
+from bot.sandbox.records import SandboxMusicTask, SandboxSeparation
+from bot.sandbox.seed import NESTED_KEY
 
 StemShape = Literal["snake", "camel", "list"]
 Words = Literal["lower", "reseller"]

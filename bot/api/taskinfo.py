@@ -1,4 +1,4 @@
-"""Reading TaskInfo replies: songs, music tasks and separations, never trusting their shape."""
+"""Reading TaskInfo answers: songs, music tasks and separations, never trusting their shape."""
 
 from __future__ import annotations
 
