@@ -7,9 +7,8 @@ import asyncio
 
 from bot.rate import RequestRate
 from bot.songs import Cooldown, try_again_in
+from tests._rig import Rig, submit
 from tests._sandbox_fixtures import FakeClock
-from tests.conftest import Rig
-from tests.test_scheduler import submit
 
 
 async def test_a_user_call_waits_for_room_and_polls_yield_to_it() -> None:
