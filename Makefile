@@ -39,7 +39,7 @@ bench: $(STAMP)
 soak: $(STAMP)
 	rm -f .soak.jsonl
 	STEMBOT_SOAK=1 STEMBOT_SOAK_REPORT=.soak.jsonl $(BIN)/pytest -q -m campaign --timeout 3600
-	$(BIN)/python -m tests.soak_table .soak.jsonl
+	$(BIN)/python -m tests.survival.soak_table .soak.jsonl
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

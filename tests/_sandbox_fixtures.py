@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -66,6 +67,13 @@ async def open_rig(
             on_call=lambda endpoint, code: calls.append((endpoint, code)),
         )
         yield Rig(sandbox, server, session, api, clock, calls)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for a server the test starts itself)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @asynccontextmanager

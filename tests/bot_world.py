@@ -15,7 +15,7 @@ from bot.config import Secret, Settings
 from bot.jobs import Job, Mode, Subscription
 from bot.rules import GuildRules
 from bot.sandbox import Sandbox, SandboxServer, serve
-from tests.conftest import make_settings
+from tests._settings import make_settings
 from tests.standin import Channel, DiscordStandin, Guild, Interaction, Message, User, running_bot
 
 TASK = "demo-music-task"

@@ -8,7 +8,7 @@ from bot.errors import ApiError, UnconfirmedSubmission, UserError
 from bot.jobs import Delivery, JobState, Mode
 from bot.sandbox import Fault
 from bot.service import Outcome, Request, clean_song_id
-from tests.conftest import Rig
+from tests._rig import Rig
 
 SONG = "demo-song-1"
 TASK = "demo-music-task"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,9 @@ from bot.service import Outcome, Request
 from bot.service_jobs import Viewer
 from bot.store import JobStore
 from bot.web import WebServer
-from tests.conftest import Rig, make_settings
+from tests._rig import Rig
+from tests._sandbox_fixtures import free_port
+from tests._settings import make_settings
 
 TASK, SONG = "demo-music-task", "demo-song-1"
 
@@ -37,12 +38,6 @@ async def deliveries(store: JobStore, job_id: int) -> dict[int | None, Delivery]
 
 
 # --- finding 1: an unconfirmed submission the API later reveals is adopted ------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

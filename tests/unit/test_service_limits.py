@@ -11,7 +11,7 @@ from bot.jobs import Mode
 from bot.rules import GuildRules, Member
 from bot.sandbox import Fault
 from bot.service import Limits, Outcome, Request, Submission
-from tests.conftest import Rig
+from tests._rig import Rig
 
 TASK = "demo-music-task"
 SONGS = ("demo-song-1", "demo-song-2")

@@ -18,8 +18,7 @@ from bot.jobs import Delivery, Job, JobState, Subscription
 from bot.outcomes import NO_STEMS_TEXT, NOT_FOUND_TEXT
 from bot.sandbox import Fault
 from bot.web import WebServer
-from tests.conftest import Rig
-from tests.test_scheduler import poll_times, state, submit
+from tests._rig import Rig, poll_times, state, submit
 
 FIRST_CHECK_S = 30.0  # 65 % of the default minute, capped at 30 s
 

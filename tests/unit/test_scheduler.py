@@ -8,35 +8,7 @@ from pathlib import Path
 from bot.engine import Engine
 from bot.jobs import Delivery, JobState, Mode
 from bot.sandbox import Fault
-from bot.service import Request
-from tests.conftest import Recorder, Rig
-
-TASK, SONG = "demo-music-task", "demo-song-1"
-
-
-async def submit(rig: Rig, song: str = SONG, mode: Mode = Mode.VOCAL, task: str = TASK) -> int:
-    submission = await rig.engine.service.submit(Request(task, song, mode, 1, 2, 3))
-    return submission.job.id
-
-
-async def state(rig: Rig, job_id: int) -> JobState:
-    job = await rig.engine.store.get(job_id)
-    assert job is not None
-    return job.state
-
-
-async def poll_times(rig: Rig, seconds: float, step: float = 0.5) -> list[float]:
-    """Advance time; return the moments (since start) at which TaskInfo was called."""
-    start, seen, times = rig.clock.now, rig.sandbox.calls["TaskInfo"], []
-    moved = 0.0
-    while moved < seconds:
-        rig.clock.advance(step)
-        moved += step
-        await rig.settle(passes=2)
-        if rig.sandbox.calls["TaskInfo"] > seen:
-            times.extend([rig.clock.now - start] * (rig.sandbox.calls["TaskInfo"] - seen))
-            seen = rig.sandbox.calls["TaskInfo"]
-    return times
+from tests._rig import SONG, TASK, Recorder, Rig, poll_times, state, submit
 
 
 async def test_a_job_is_polled_sparingly_and_delivered_once(rig: Rig) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import SETTING_NAMES, ConfigError, Secret, load_settings, read_environment
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_match_the_documented_values() -> None:

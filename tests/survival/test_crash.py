@@ -19,11 +19,11 @@ import pytest
 from aiohttp import web
 
 from bot.sandbox import serve
-from tests._campaign import CampaignReport, report, size
 from tests._sandbox_fixtures import KEY, serving
-from tests._survive_sandbox import WatchedSandbox
+from tests.survival._campaign import CampaignReport, report, size
+from tests.survival._sandbox import WatchedSandbox
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 JOBS_PER_ROUND = 20
 ROUNDS = size(2, 50)
 CHILD_TIMEOUT_S = 30.0
@@ -117,7 +117,7 @@ async def start_child(rnd: Round, songs: list[tuple[str, str, int]], *, settle: 
                       log: Path) -> asyncio.subprocess.Process:
     with log.open("ab") as err:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests._survive_child", cwd=ROOT,
+            sys.executable, "-m", "tests.survival._child", cwd=ROOT,
             env=child_env(rnd, songs, settle=settle),
             stdout=asyncio.subprocess.DEVNULL, stderr=err,
         )

@@ -11,8 +11,8 @@ import pytest
 
 from bot.config import Secret
 from bot.sandbox import Fault
+from tests._sandbox_fixtures import free_port
 from tests.bot_world import bot_world
-from tests.test_web import free_port
 
 API_KEY_SENTINEL = "SENTINEL-crun-key-7f3a9c1e5b"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests._lifecycle_rig import Answer
+from tests.survival._lifecycle_rig import Answer
 
 
 def env(code: object, message: str = "error", data: object = None) -> str:

@@ -14,7 +14,7 @@ from bot.bot import discord_identity
 from bot.config import Secret, Settings
 from bot.ops import check
 from bot.sandbox import Sandbox, serve
-from tests.conftest import make_settings
+from tests._settings import make_settings
 from tests.standin import DiscordStandin
 
 KEY = "right-key-0123456789"

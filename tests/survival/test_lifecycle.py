@@ -23,12 +23,13 @@ from bot.rules import GuildRules, Member
 from bot.sandbox import SandboxServer, serve
 from bot.service import Limits, Outcome, Request
 from bot.service_jobs import Viewer
-from tests import _lifecycle_checks as checks
-from tests._campaign import CampaignReport, report, size
-from tests._lifecycle_answers import CREATE, DISCORD_ANSWERS, TASK_INFO
-from tests._lifecycle_rig import ScriptedDiscord, ScriptedSandbox, StoreFaults, db_rows
+from tests._rig import DURATIONS_S
 from tests._sandbox_fixtures import START, FakeClock
-from tests.conftest import DURATIONS_S, make_settings
+from tests._settings import make_settings
+from tests.survival import _lifecycle_checks as checks
+from tests.survival._campaign import CampaignReport, report, size
+from tests.survival._lifecycle_answers import CREATE, DISCORD_ANSWERS, TASK_INFO
+from tests.survival._lifecycle_rig import ScriptedDiscord, ScriptedSandbox, StoreFaults, db_rows
 
 pytestmark = pytest.mark.campaign
 

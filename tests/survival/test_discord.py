@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.jobs import Delivery
-from tests._campaign import CampaignReport, report, size
 from tests.bot_world import SLOW_S, World, bot_world
 from tests.standin import Message, User
+from tests.survival._campaign import CampaignReport, report, size
 
 pytestmark = pytest.mark.campaign
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +16,8 @@ from bot.jobs import Delivery, Job, JobState, Mode, Subscription
 from bot.sandbox import Sandbox, serve
 from bot.service import Request
 from bot.web import WebServer
-from tests.conftest import make_settings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests._sandbox_fixtures import free_port
+from tests._settings import make_settings
 
 
 @dataclass

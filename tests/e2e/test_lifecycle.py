@@ -15,8 +15,8 @@ import pytest
 from bot.bot import COMMAND_HASH_KEY, StemBot
 from bot.config import Secret, Settings
 from bot.sandbox import Sandbox, serve
+from tests._settings import make_settings
 from tests.bot_world import bot_world, button_id
-from tests.conftest import make_settings
 from tests.standin import Channel, DiscordStandin, Guild, User, running_bot
 from tests.standin.gateway import PRIVILEGED_INTENTS
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,10 +9,11 @@ import aiohttp
 import pytest
 
 from bot.jobs import Delivery, JobState, Mode
-from tests._campaign import CampaignReport, report
+from tests._sandbox_fixtures import free_port
 from tests.bot_world import SLOW_S, World, bot_world, button_id
 from tests.standin import Channel, Guild, Message, User
 from tests.standin.model import MANAGE_GUILD
+from tests.survival._campaign import CampaignReport, report
 
 pytestmark = pytest.mark.campaign
 
@@ -197,12 +197,6 @@ async def test_a_member_without_the_allowed_role_is_refused_before_any_api_call(
 
         assert api_calls(world) == 0  # not even the free TaskInfo lookup
         assert world.posted() == [] and world.standin.errors == []
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_a_callback_with_a_wrong_token_changes_nothing(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """The crash campaign's child process: the engine, a stream of requests, and a loopback "Discord".
 
-Run as `python -m tests._survive_child`; everything comes from the environment (the usual settings
+Run as `python -m tests.survival._child`; everything comes from the environment (the usual settings
 plus SURVIVE_*). Deliveries are POSTed to the parent's recorder with the nonce the real poster
 sends (cogs.stems._poster.nonce), so the parent sees resends and duplicates the way Discord would.
 The parent kills this process with SIGKILL; with SURVIVE_SETTLE=1 it instead exits 0 once every

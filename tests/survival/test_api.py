@@ -15,10 +15,11 @@ from bot.errors import _USER_TEXT, ApiError, UnconfirmedSubmission
 from bot.jobs import Delivery, JobState, Mode
 from bot.sandbox import Fault, serve
 from bot.service import Request
-from tests._campaign import CampaignReport, guarantee_mix, report, size
+from tests._rig import Recorder, Rig
 from tests._sandbox_fixtures import KEY, FakeClock
-from tests._survive_sandbox import WatchedSandbox, worst_window
-from tests.conftest import Recorder, Rig, make_settings
+from tests._settings import make_settings
+from tests.survival._campaign import CampaignReport, guarantee_mix, report, size
+from tests.survival._sandbox import WatchedSandbox, worst_window
 
 JOBS = size(20, 200)
 FAULT_RATE = 0.3

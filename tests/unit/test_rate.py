@@ -1,15 +1,48 @@
-"""User-triggered calls (pre-flight, autocomplete, Refresh) take the request rate ahead of polls;
-a finished music task's songs are asked for once; Refresh and lookups have a per-member cooldown."""
+"""The request rate: a place counts until one window after its reply; user-triggered calls
+(pre-flight, autocomplete, Refresh) take it ahead of polls; a finished music task's songs are asked
+for once; Refresh and lookups have a per-member cooldown."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.rate import RequestRate
 from bot.songs import Cooldown, try_again_in
+from tests._rig import Rig, submit
 from tests._sandbox_fixtures import FakeClock
-from tests.conftest import Rig
-from tests.test_scheduler import submit
+
+
+@pytest.mark.parametrize(("rate_per_s", "capacity", "window_s"), [
+    (5.0, 5, 1.0), (2.7, 2, 1.0), (0.5, 1, 2.0), (0.25, 1, 4.0),
+])
+def test_below_one_call_a_second_the_window_stretches(
+    rate_per_s: float, capacity: int, window_s: float
+) -> None:
+    rate = RequestRate(rate_per_s, FakeClock())
+    assert (rate.capacity, rate.window_s) == (capacity, window_s)
+
+
+def test_a_rate_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        RequestRate(0, FakeClock())
+
+
+def test_a_place_is_held_until_one_window_after_the_reply() -> None:
+    clock = FakeClock()
+    rate = RequestRate(2, clock)
+    assert rate.try_take() and rate.try_take() and not rate.try_take()
+    assert rate.wait_s() == 1.0  # all in flight: a reply will come sooner
+
+    rate.release()  # one reply now: its place is still taken for a window
+    clock.advance(0.75)
+    assert not rate.try_take()
+    assert rate.wait_s() == 0.25
+
+    clock.advance(0.25)
+    assert rate.wait_s() == 0.0
+    assert rate.try_take() and not rate.try_take()
 
 
 async def test_a_user_call_waits_for_room_and_polls_yield_to_it() -> None:

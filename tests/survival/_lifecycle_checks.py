@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.rules import GuildRules, day_start, period_start
-from tests._lifecycle_rig import ScriptedDiscord, ScriptedSandbox, db_rows
+from tests.survival._lifecycle_rig import ScriptedDiscord, ScriptedSandbox, db_rows
 
 FINAL_TOLD = ("channel", "dm", "undeliverable")
 

@@ -21,14 +21,15 @@ from bot.engine import Engine
 from bot.jobs import Delivery
 from bot.sandbox import Sandbox, serve
 from bot.store import JobStore, StoreError
-from tests._campaign import CampaignReport, report, size
+from tests._rig import Recorder
+from tests._settings import make_settings
 from tests.bot_world import bot_world
-from tests.conftest import Recorder, make_settings
 from tests.standin import Interaction, Message
+from tests.survival._campaign import CampaignReport, report, size
 
 pytestmark = pytest.mark.campaign
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TASK = "pressure-task"
 
 

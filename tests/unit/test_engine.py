@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.jobs import Delivery, JobState, Mode
 from bot.service import Request
-from tests.conftest import Recorder, Rig
+from tests._rig import Recorder, Rig
 
 TASK, SONG = "demo-music-task", "demo-song-1"
 

@@ -1,0 +1,1 @@
+"""The survival campaigns (`make soak` runs them at full size) and their private helpers."""

@@ -1,0 +1,1 @@
+"""Unit tests of bot/api/: the client, the wire and TaskInfo parsing."""

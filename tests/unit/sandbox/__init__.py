@@ -1,0 +1,1 @@
+"""Unit tests of bot/sandbox/: the loopback imitation of the crun API."""
