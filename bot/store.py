@@ -212,14 +212,29 @@ class JobStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction. Whatever fails in it, COMMIT included (SQLite keeps the
+        transaction open after a busy or failed commit), it is rolled back: the connection is
+        never left inside a transaction that every later BEGIN would trip over."""
         async with self._write_lock:
+            if self._db.in_transaction:  # only a ROLLBACK that itself failed leaves one
+                await self._rollback()
             await self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                await self._db.execute("COMMIT")
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            await self._db.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        """Roll back what is open, if anything; a failure here must not hide the first one."""
+        if not self._db.in_transaction:
+            return
+        try:
+            await self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.warning("rolling back a failed transaction failed; the next write retries it",
+                        exc_info=True)
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         async with self._db.execute(sql, tuple(params)) as cursor:
