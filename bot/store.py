@@ -325,19 +325,22 @@ class JobStore:
 
     async def move(
         self, job: Job, new: JobState, *, told: bool = False, shown_to: int | None = None,
-        **changes: Any,
+        refund: bool = False, **changes: Any,
     ) -> Job:
         """The one place a job changes state: check, write in a transaction, log, notify.
 
         Ending a job makes its requesters' deliveries due, except the one who saw the outcome
         already: `shown_to` (a user id), or the requester when `told`. Everyone else is told by
         a delivery. Moving an ended job on again (a re-check, an adopted submission) makes its
-        deliveries due again: whoever was told the old ending is told the new one.
+        deliveries due again: whoever was told the old ending is told the new one. `refund`
+        drops the job's charge in the same transaction (the API refused it).
         """
         if told and shown_to is None:
             shown_to = job.requester_id
         async with self.transaction() as db:
             await self._write_move(db, job, new, shown_to, changes)
+            if refund:
+                await db.execute("DELETE FROM ledger WHERE job_id = ?", (job.id,))
         return await self._moved(job, new)
 
     async def _write_move(
