@@ -288,7 +288,7 @@ class JobStore:
                 " VALUES (?, ?, ?, ?, ?)",
                 (job_id, guild_id, requester_id, now, estimated_credits),
             )
-        job = await self.get(int(job_id or 0))
+            job = await self._get_in(db, int(job_id or 0))
         assert job is not None
         log.info("job %d: recorded (%s, %s)", job.id, job.mode, job.song_id)
         return job
@@ -341,7 +341,8 @@ class JobStore:
             await self._write_move(db, job, new, shown_to, changes)
             if refund:
                 await db.execute("DELETE FROM ledger WHERE job_id = ?", (job.id,))
-        return await self._moved(job, new)
+            moved = await self._get_in(db, job.id)
+        return self._moved(job, moved)
 
     async def _write_move(
         self, db: aiosqlite.Connection, job: Job, new: JobState, shown_to: int | None,
@@ -368,13 +369,18 @@ class JobStore:
             await _reopen_subscriptions(db, job.id)
         await _settle_subscriptions(db, job.id, new, now, shown_to)
 
-    async def _moved(self, job: Job, new: JobState) -> Job:
-        """After the commit: log the move and tell the observers (status board, scheduler)."""
-        moved = await self.get(job.id)
+    def _moved(self, job: Job, moved: Job | None) -> Job:
+        """After the commit: log the move and tell the observers (status board, scheduler).
+
+        No statement runs here: once a move is committed, nothing can fail and leave its
+        caller believing it was not (a running job nobody tracks, a result never delivered)."""
         assert moved is not None
-        log.info("job %d: %s -> %s", job.id, job.state, new)
+        log.info("job %d: %s -> %s", job.id, job.state, moved.state)
         for observer in self.observers:
-            observer(moved)
+            try:
+                observer(moved)
+            except Exception:
+                log.exception("job %d: an observer of its move failed", job.id)
         return moved
 
     async def cancel(
@@ -398,12 +404,14 @@ class JobStore:
                 "SELECT COUNT(*) FROM subscriptions WHERE job_id = ? AND delivery = 'waiting'",
                 (job.id,),
             ))
-            ended = waiting == 0 and current.state == JobState.RUNNING
-            if ended:
+            moved = None
+            if waiting == 0 and current.state == JobState.RUNNING:
                 await self._write_move(db, current, JobState.CANCELLED, None, {"error": error})
-        if ended:
-            current = await self._moved(current, JobState.CANCELLED)
-        return Cancelled(current, stopped=int(cursor.rowcount), waiting=waiting, ended=ended)
+                moved = await self._get_in(db, job.id)
+        if moved is not None:
+            current = self._moved(current, moved)
+        return Cancelled(current, stopped=int(cursor.rowcount), waiting=waiting,
+                         ended=moved is not None)
 
     async def _get_in(self, db: aiosqlite.Connection, job_id: int) -> Job | None:
         async with db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)) as cursor:

@@ -185,6 +185,24 @@ async def test_a_store_error_after_create_task_leaves_a_job_the_next_request_rev
     assert rig.sandbox.calls["CreateTask"] == 1
 
 
+async def test_a_submission_whose_writes_commit_is_tracked_though_reading_back_fails(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unreadable(job_id: int) -> Job | None:
+        raise OSError("disk I/O error")
+
+    # Every write commits; only a read after a commit fails. A move that was committed is
+    # done: its caller must not take it for a failure and skip what follows (tracking).
+    monkeypatch.setattr(rig.engine.store, "get", unreadable)
+    made = await rig.engine.service.submit(req(user=1))
+    monkeypatch.undo()
+    await rig.advance(70, step=5)
+
+    assert made.outcome == Outcome.CREATED and made.job.state == JobState.RUNNING
+    assert rig.recorder.delivered_job_ids() == [made.job.id]
+    assert rig.sandbox.calls["CreateTask"] == 1
+
+
 async def test_a_job_whose_remote_id_could_not_be_written_is_revived_by_its_callback(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
