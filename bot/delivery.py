@@ -12,6 +12,8 @@ from bot.store import JobStore
 
 log = logging.getLogger(__name__)
 
+RECORD_ATTEMPTS = 3  # writing that a member was shown their result
+
 
 @dataclass(frozen=True)
 class Delivered:
@@ -81,9 +83,7 @@ class Deliveries:
 
     async def _record(self, sub: Subscription, result: Delivered | None) -> None:
         if result is not None and result.outcome.is_final:
-            await self._store.record_delivery(
-                sub, result.outcome, detail=result.detail, message_id=result.message_id
-            )
+            await self._record_shown(sub, result)
             return
         detail = result.detail if result else "delivery did not complete"
         if sub.attempts + 1 >= self._max_attempts:
@@ -95,3 +95,18 @@ class Deliveries:
         await self._store.record_delivery(
             sub, Delivery.PENDING, detail=detail, retry_in_s=retry_in
         )
+
+    async def _record_shown(self, sub: Subscription, result: Delivered) -> None:
+        """The member has seen it: a failed write is tried again at once. Left pending, the
+        next attempt may take another route (a DM after a channel 403) and show it twice."""
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                await self._store.record_delivery(
+                    sub, result.outcome, detail=result.detail, message_id=result.message_id
+                )
+                return
+            except Exception:
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                log.warning("job %d: recording a delivery failed; trying again", sub.job_id,
+                            exc_info=True)

@@ -96,6 +96,10 @@ class Scheduler:
     def queue_size(self) -> int:
         return len(self._tracked)
 
+    def tracked_ids(self) -> frozenset[int]:
+        """The jobs being polled now (read-only: for health checks and tests)."""
+        return frozenset(self._tracked)
+
     def track(self, job: Job) -> None:
         """Start polling a running job (at the time the policy says)."""
         if job.state != JobState.RUNNING or job.remote_id is None:

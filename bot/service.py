@@ -325,18 +325,33 @@ class SubmitService:
     async def _end_unsent(self, job: Job, exc: ApiError) -> None:
         """No remote id: a refusal ends the job refunded; anything else ends it interrupted
         (charge kept; a callback naming the job can still bring it back). The requester reads
-        the outcome in the command's reply; anyone else waiting is told by a delivery."""
-        try:
-            if exc.proves_nothing_made:
-                await self._store.refund(job.id)
-                await self._store.move(job, JobState.FAILED, error=exc.user_text, told=True)
-            else:
+        the outcome in the command's reply; anyone else waiting is told by a delivery.
+
+        A write that keeps failing is raised instead of `exc`: the job is still open in the
+        file, so whoever settles it later tells the requester by a delivery. Telling them the
+        outcome in the reply as well would tell them twice."""
+        state, error = self._unsent_end(exc)
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
                 await self._store.move(
-                    job, JobState.INTERRUPTED, error=UnconfirmedSubmission.TEXT, told=True
+                    job, state, error=error, told=True, refund=exc.proves_nothing_made
                 )
-        except Exception:
-            # Left `submitting`: the next request for this song, or the next start, ends it.
-            log.exception("job %d: could not record the failed submission", job.id)
+                return
+            except Exception:
+                written = await self.jobs.reread(job.id)
+                if written is not None and written.state != JobState.SUBMITTING:
+                    return  # the write went through; only what came after it failed
+                if attempt == RECORD_ATTEMPTS:
+                    log.exception("job %d: could not record the failed submission", job.id)
+                    raise
+                log.warning("job %d: recording the failed submission failed; trying again",
+                            job.id, exc_info=True)
+
+    @staticmethod
+    def _unsent_end(exc: ApiError) -> tuple[JobState, str]:
+        if exc.proves_nothing_made:
+            return JobState.FAILED, exc.user_text
+        return JobState.INTERRUPTED, UnconfirmedSubmission.TEXT
 
     async def _record_remote(self, job: Job, remote_id: str) -> Job:
         # Durable before anything else can fail: this line names the paid separation.

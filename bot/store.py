@@ -212,14 +212,29 @@ class JobStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction. Whatever fails in it, COMMIT included (SQLite keeps the
+        transaction open after a busy or failed commit), it is rolled back: the connection is
+        never left inside a transaction that every later BEGIN would trip over."""
         async with self._write_lock:
+            if self._db.in_transaction:  # only a ROLLBACK that itself failed leaves one
+                await self._rollback()
             await self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                await self._db.execute("COMMIT")
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            await self._db.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        """Roll back what is open, if anything; a failure here must not hide the first one."""
+        if not self._db.in_transaction:
+            return
+        try:
+            await self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.warning("rolling back a failed transaction failed; the next write retries it",
+                        exc_info=True)
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         async with self._db.execute(sql, tuple(params)) as cursor:
@@ -273,7 +288,7 @@ class JobStore:
                 " VALUES (?, ?, ?, ?, ?)",
                 (job_id, guild_id, requester_id, now, estimated_credits),
             )
-        job = await self.get(int(job_id or 0))
+            job = await self._get_in(db, int(job_id or 0))
         assert job is not None
         log.info("job %d: recorded (%s, %s)", job.id, job.mode, job.song_id)
         return job
@@ -310,20 +325,24 @@ class JobStore:
 
     async def move(
         self, job: Job, new: JobState, *, told: bool = False, shown_to: int | None = None,
-        **changes: Any,
+        refund: bool = False, **changes: Any,
     ) -> Job:
         """The one place a job changes state: check, write in a transaction, log, notify.
 
         Ending a job makes its requesters' deliveries due, except the one who saw the outcome
         already: `shown_to` (a user id), or the requester when `told`. Everyone else is told by
         a delivery. Moving an ended job on again (a re-check, an adopted submission) makes its
-        deliveries due again: whoever was told the old ending is told the new one.
+        deliveries due again: whoever was told the old ending is told the new one. `refund`
+        drops the job's charge in the same transaction (the API refused it).
         """
         if told and shown_to is None:
             shown_to = job.requester_id
         async with self.transaction() as db:
             await self._write_move(db, job, new, shown_to, changes)
-        return await self._moved(job, new)
+            if refund:
+                await db.execute("DELETE FROM ledger WHERE job_id = ?", (job.id,))
+            moved = await self._get_in(db, job.id)
+        return self._moved(job, moved)
 
     async def _write_move(
         self, db: aiosqlite.Connection, job: Job, new: JobState, shown_to: int | None,
@@ -350,13 +369,18 @@ class JobStore:
             await _reopen_subscriptions(db, job.id)
         await _settle_subscriptions(db, job.id, new, now, shown_to)
 
-    async def _moved(self, job: Job, new: JobState) -> Job:
-        """After the commit: log the move and tell the observers (status board, scheduler)."""
-        moved = await self.get(job.id)
+    def _moved(self, job: Job, moved: Job | None) -> Job:
+        """After the commit: log the move and tell the observers (status board, scheduler).
+
+        No statement runs here: once a move is committed, nothing can fail and leave its
+        caller believing it was not (a running job nobody tracks, a result never delivered)."""
         assert moved is not None
-        log.info("job %d: %s -> %s", job.id, job.state, new)
+        log.info("job %d: %s -> %s", job.id, job.state, moved.state)
         for observer in self.observers:
-            observer(moved)
+            try:
+                observer(moved)
+            except Exception:
+                log.exception("job %d: an observer of its move failed", job.id)
         return moved
 
     async def cancel(
@@ -380,12 +404,14 @@ class JobStore:
                 "SELECT COUNT(*) FROM subscriptions WHERE job_id = ? AND delivery = 'waiting'",
                 (job.id,),
             ))
-            ended = waiting == 0 and current.state == JobState.RUNNING
-            if ended:
+            moved = None
+            if waiting == 0 and current.state == JobState.RUNNING:
                 await self._write_move(db, current, JobState.CANCELLED, None, {"error": error})
-        if ended:
-            current = await self._moved(current, JobState.CANCELLED)
-        return Cancelled(current, stopped=int(cursor.rowcount), waiting=waiting, ended=ended)
+                moved = await self._get_in(db, job.id)
+        if moved is not None:
+            current = self._moved(current, moved)
+        return Cancelled(current, stopped=int(cursor.rowcount), waiting=waiting,
+                         ended=moved is not None)
 
     async def _get_in(self, db: aiosqlite.Connection, job_id: int) -> Job | None:
         async with db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)) as cursor:

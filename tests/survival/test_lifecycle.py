@@ -284,7 +284,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         # time_passes(70): _finish forgets the job before the failing move. Retry-After 1e9 or
         # repeated 401s from TaskInfo keep a job tracked past its deadline.
         scheduler = self.engine.scheduler
-        tracked = set(scheduler._tracked)  # no public view of the tracked set
+        tracked = set(scheduler.tracked_ids())
         bad = checks.tracking(self._snapshot(), tracked, scheduler.last_pass_at, GRACE_S)
         assert not bad, bad
 

@@ -266,3 +266,26 @@ async def test_a_success_without_stems_is_checked_three_more_times_then_fails(
     assert job.error == NO_STEMS_TEXT and "no stems returned" in job.error
     assert rig.sandbox.calls["TaskInfo"] - checks == 4 == len(times)
     assert rig.recorder.delivered_job_ids() == [job_id]
+
+
+async def test_a_result_shown_whose_record_fails_once_is_not_posted_again(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by the lifecycle machine: a DM after a channel 403 was shown, its record failed,
+    # and the retry (Discord now answering) posted it in the channel too.
+    real = rig.engine.store.record_delivery
+    failures = [OSError("database is locked")]
+
+    async def failing_once(sub: Subscription, outcome: Delivery, **kwargs: Any) -> None:
+        if failures and outcome.is_final:
+            raise failures.pop()
+        await real(sub, outcome, **kwargs)
+
+    monkeypatch.setattr(rig.engine.store, "record_delivery", failing_once)
+    job_id = await submit(rig)
+    await rig.advance(70, step=5)
+
+    assert not failures
+    assert rig.recorder.delivered_job_ids() == [job_id]
+    [sub] = await rig.engine.store.subscriptions(job_id)
+    assert sub.delivery == Delivery.CHANNEL

@@ -15,7 +15,7 @@ import pytest
 
 from bot.delivery import Delivered
 from bot.engine import Engine
-from bot.errors import UnconfirmedSubmission
+from bot.errors import ApiError, UnconfirmedSubmission
 from bot.jobs import Delivery, Job, JobState, Mode, Subscription
 from bot.sandbox import Fault, Sandbox, serve
 from bot.service import Outcome, Request
@@ -180,6 +180,24 @@ async def test_a_store_error_after_create_task_leaves_a_job_the_next_request_rev
     assert rig.sandbox.calls["CreateTask"] == 1
 
 
+async def test_a_submission_whose_writes_commit_is_tracked_though_reading_back_fails(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unreadable(job_id: int) -> Job | None:
+        raise OSError("disk I/O error")
+
+    # Every write commits; only a read after a commit fails. A move that was committed is
+    # done: its caller must not take it for a failure and skip what follows (tracking).
+    monkeypatch.setattr(rig.engine.store, "get", unreadable)
+    made = await rig.engine.service.submit(req(user=1))
+    monkeypatch.undo()
+    await rig.advance(70, step=5)
+
+    assert made.outcome == Outcome.CREATED and made.job.state == JobState.RUNNING
+    assert rig.recorder.delivered_job_ids() == [made.job.id]
+    assert rig.sandbox.calls["CreateTask"] == 1
+
+
 async def test_a_job_whose_remote_id_could_not_be_written_is_revived_by_its_callback(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -218,6 +236,61 @@ async def test_a_dead_submission_is_ended_not_joined_by_the_next_request(rig: Ri
     assert ended is not None and ended.state == JobState.INTERRUPTED
     assert later.outcome == Outcome.CREATED and later.job.id != dead.id
     assert rig.recorder.delivered_job_ids() == [dead.id]  # its requester is told
+
+
+async def test_a_refusal_is_recorded_despite_one_store_error_and_told_once_in_the_reply(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_move = rig.engine.store.move
+    failures = [OSError("database is locked")]
+
+    async def failing_once(job: Job, new: JobState, **kwargs: Any) -> Job:
+        if failures:
+            raise failures.pop()
+        return await real_move(job, new, **kwargs)
+
+    rig.sandbox.inject("CreateTask", Fault("code", code=402))
+    monkeypatch.setattr(rig.engine.store, "move", failing_once)
+    with pytest.raises(ApiError) as refused:
+        await rig.engine.service.submit(req(user=1))
+    monkeypatch.undo()
+    await rig.settle()
+
+    assert refused.value.code == 402 and not failures
+    job = await rig.engine.store.get(1)
+    assert job is not None and job.state == JobState.FAILED
+    assert await deliveries(rig.engine.store, 1) == {1: Delivery.SHOWN}
+    assert await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger") == 0  # refunded
+    assert rig.recorder.calls == []  # told in the reply, not again
+
+
+async def test_a_refusal_the_store_cannot_record_is_told_once_by_delivery_not_twice(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_move = rig.engine.store.move
+
+    async def failing_end(job: Job, new: JobState, **kwargs: Any) -> Job:
+        if new != JobState.INTERRUPTED:
+            raise OSError("disk I/O error")
+        return await real_move(job, new, **kwargs)
+
+    rig.sandbox.inject("CreateTask", Fault("code", code=402))
+    monkeypatch.setattr(rig.engine.store, "move", failing_end)
+    # Not "refused": that reply would be the first of two tellings, since the job is still
+    # open in the file and whoever settles it tells its requester by a delivery.
+    with pytest.raises(OSError):
+        await rig.engine.service.submit(req(user=1))
+    monkeypatch.undo()
+
+    later = await rig.engine.service.submit(req(user=2))  # ends the dead job, then pays anew
+    await rig.settle()
+
+    first = await rig.engine.store.get(1)
+    assert first is not None and first.state == JobState.INTERRUPTED
+    assert later.outcome == Outcome.CREATED and later.job.id == 2
+    [(_, subs)] = [c for c in rig.recorder.calls if c[0].id == 1]
+    assert [s.user_id for s in subs] == [1]
+    assert await deliveries(rig.engine.store, 1) == {1: Delivery.CHANNEL}
 
 
 # --- finding 6: told means the requester only; cancel never loses a delivery ---------------

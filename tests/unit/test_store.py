@@ -164,3 +164,32 @@ async def test_operator_commands_read_the_database_while_the_bot_holds_it(
 
     assert "submitting" in listing.getvalue()
     assert "deleted 0 finished jobs" in purged.getvalue()
+
+
+async def _write_then_fail_at_commit(store: JobStore, job: Job) -> None:
+    """A real COMMIT failure: a deferred foreign key is only checked when COMMIT runs, and
+    SQLite then leaves the transaction open (as it does for SQLITE_BUSY on commit)."""
+    async with store.transaction() as db:
+        await db.execute("PRAGMA defer_foreign_keys = ON")
+        await db.execute("UPDATE jobs SET song_title = 'half-written' WHERE id = ?", (job.id,))
+        await db.execute(
+            "INSERT INTO subscriptions (job_id, user_id, created_at) VALUES (999, 4, 0)"
+        )
+
+
+async def test_a_failed_commit_is_rolled_back_and_the_next_write_works(
+    store: JobStore, tmp_path: Path
+) -> None:
+    job = await new_job(store)
+    with pytest.raises(sqlite3.IntegrityError):
+        await _write_then_fail_at_commit(store, job)
+    # Nothing of the failed transaction is kept, and the connection is not left inside it.
+    assert (await store.get(job.id)).song_title == "T"  # type: ignore[union-attr]
+    moved = await store.move(job, JobState.RUNNING, remote_id="r1")
+    assert moved.state == JobState.RUNNING
+    reader = sqlite3.connect(tmp_path / "db" / "jobs.sqlite3")
+    try:
+        assert reader.execute("SELECT state FROM jobs WHERE id = ?", (job.id,)).fetchone() == (
+            "running",)
+    finally:
+        reader.close()
