@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.bot import GENERIC_ERROR
 from bot.engine import Engine
 from bot.jobs import Delivery
 from bot.sandbox import Sandbox, serve
 from bot.store import JobStore, StoreError
+from bot.tree import GENERIC_ERROR
 from tests._campaign import CampaignReport, report, size
 from tests.bot_world import bot_world
 from tests.conftest import Recorder, make_settings

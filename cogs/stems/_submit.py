@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.bot import error_text, reply_privately
 from bot.rules import GuildRules
 from bot.service import Limits, Outcome, Request, Submission
+from bot.tree import error_text, reply_privately
 from cogs.stems._checks import member_of
 from cogs.stems._status import StatusBoard
 from cogs.stems._ui import result_embed, status_embed
