@@ -231,21 +231,9 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         max_open_jobs: app_commands.Range[int, 1, 50] | None = None,
         cooldown_s: app_commands.Range[int, 0, 3600] | None = None,
     ) -> None:
-        guild_id = _guild_id(interaction)
-        rules = await self.bot.guild_store.rules(guild_id)
-        changed = _admin.apply(
-            rules, allow_role=allow_role, remove_role=remove_role, everyone=everyone,
-            results_channel=results_channel, results_where_asked=results_where_asked,
-            daily_limit=daily_limit, budget=budget, budget_period=budget_period, modes=modes,
-            confirm_full_split=confirm_full_split, dm_fallback=dm_fallback,
-            max_open_jobs=max_open_jobs, cooldown_s=cooldown_s,
-        )
-        if changed != rules:
-            await self.bot.guild_store.save_rules(guild_id, changed)
-        embed = await _admin.settings_embed(self.bot, guild_id, changed)
-        text = "Saved." if changed != rules else "Current settings (pass options to change them)."
-        await interaction.response.send_message(text, embed=embed, ephemeral=True)
-        self.bot.acknowledged(interaction)
+        # discord.py reads the options from this signature; `_admin.apply` reads the values
+        # given by name, from the interaction's namespace: the options are listed once, here.
+        await _admin.configure(self.bot, interaction, _guild_id(interaction))
 
     @app_commands.command(name="credits", description="API balance and this server's spending")
     @app_commands.checks.has_permissions(manage_guild=True)
