@@ -21,7 +21,7 @@ from cogs.stems._lookup import SongLookup
 from cogs.stems._poster import ResultPoster
 from cogs.stems._status import StatusBoard
 from cogs.stems._submit import Submitter
-from cogs.stems._ui import job_line, result_embed, status_embed
+from cogs.stems._ui import job_line, links_expire_at, result_embed, status_embed
 from cogs.stems._views import PagerView, RefreshButton, links_view
 
 if TYPE_CHECKING:
@@ -126,10 +126,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
                 found = await self.bot.engine.service.jobs.recheck(found, interaction.user.id)
         note = await self.bot.engine.service.jobs.delivery_note(found, interaction.user.id)
         if found.state == JobState.SUCCEEDED:
-            expires = (found.finished_at.timestamp() if found.finished_at else 0) + (
-                self.bot.settings.result_ttl_s
-            )
-            embed = result_embed(found, expires, extra=note)
+            embed = result_embed(found, links_expire_at(found, self.bot), extra=note)
             await self._answer(interaction, embed, links_view(found, refresh=True))
             return
         await self._answer(interaction, status_embed(found, note), None)
