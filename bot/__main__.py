@@ -62,34 +62,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     if command == "sandbox":
-        from bot.sandbox import run_forever
-
-        _configure_logging("info")
-        try:
-            asyncio.run(run_forever(args.port, dialect=args.dialect))
-        except KeyboardInterrupt:
-            pass
-        return 0
+        return _sandbox(args)
     if command in ("jobs", "purge"):
-        from bot.ops import purge, show_jobs
-
-        settings = _settings(())
-        _configure_logging("warning", settings)
-        state = JobState(args.state) if args.state else None
-        try:
-            if command == "purge":
-                return asyncio.run(purge(settings, args.older_than))
-            return asyncio.run(show_jobs(settings, args.job_id, state, args.limit))
-        except StoreError as exc:
-            print(f"stembot: {exc}", file=sys.stderr)
-            return 2
+        return _ops(command, args)
     if command == "separate":
-        from bot.cli import separate
+        return _separate(args)
+    return _discord(command)
 
-        settings = _settings(() if args.sandbox else ("CRUN_API_KEY",))
-        _configure_logging("warning", settings)
-        return asyncio.run(separate(settings, args.music_task_id, args.song, Mode(args.mode),
-                                    use_sandbox=args.sandbox))
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from bot.sandbox import run_forever
+
+    _configure_logging("info")
+    try:
+        asyncio.run(run_forever(args.port, dialect=args.dialect))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _ops(command: str, args: argparse.Namespace) -> int:
+    from bot.ops import purge, show_jobs
+
+    settings = _settings(())
+    _configure_logging("warning", settings)
+    state = JobState(args.state) if args.state else None
+    try:
+        if command == "purge":
+            return asyncio.run(purge(settings, args.older_than))
+        return asyncio.run(show_jobs(settings, args.job_id, state, args.limit))
+    except StoreError as exc:
+        print(f"stembot: {exc}", file=sys.stderr)
+        return 2
+
+
+def _separate(args: argparse.Namespace) -> int:
+    from bot.cli import separate
+
+    settings = _settings(() if args.sandbox else ("CRUN_API_KEY",))
+    _configure_logging("warning", settings)
+    return asyncio.run(separate(settings, args.music_task_id, args.song, Mode(args.mode),
+                                use_sandbox=args.sandbox))
+
+
+def _discord(command: str) -> int:
+    """run, sync and check: the commands that need the Discord token."""
     from bot.bot import discord_identity, run_bot, sync_commands
 
     settings = _settings(("DISCORD_TOKEN", "CRUN_API_KEY"))

@@ -37,15 +37,7 @@ async def separate(
     """Run one separation to the end; print `Label: URL` per stem. Returns the exit code."""
     async with AsyncExitStack() as stack:
         if use_sandbox:
-            durations = None if sandbox_duration_s is None else (lambda mode: sandbox_duration_s)
-            server = await serve(Sandbox(duration_s=durations))
-            stack.push_async_callback(server.close)
-            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="stembot-demo-"))
-            settings = replace(
-                sandbox_settings(settings, server.base_url),
-                database_path=Path(folder) / "demo.sqlite3",
-            )
-            print(f"Using the bundled sandbox API at {server.base_url} (no credits).", file=err)
+            settings = await _sandboxed(stack, settings, sandbox_duration_s, err)
         finished: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
 
         async def deliver(job: Job, subs: Sequence[Subscription]) -> Mapping[int, Delivered]:
@@ -58,13 +50,8 @@ async def separate(
         await engine.start()
         try:
             submission = await engine.service.submit(Request(music_task_id, song, mode))
-        except UserError as exc:
-            said = api_words(exc)
-            print(f"error: {exc}" + (f' (the API said: "{said}")' if said else ""), file=err)
-            return 2
-        except ApiError as exc:
-            print(f"error: {exc.user_text} (API code {exc.code}: {exc.message})", file=err)
-            return 1
+        except (UserError, ApiError) as exc:
+            return _refused(exc, err)
         job = submission.job
         if submission.outcome == Outcome.REUSED:
             print(f"job {job.id}: reusing a finished result; no credits spent.", file=err)
@@ -72,6 +59,31 @@ async def separate(
         print(f"job {job.id}: {submission.outcome} ({job.mode}, song {job.song_id}); "
               f"waiting for the API...", file=err)
         return _report(await _wait(finished, job, err), out, err)
+
+
+async def _sandboxed(
+    stack: AsyncExitStack, settings: Settings, duration_s: float | None, err: TextIO
+) -> Settings:
+    """Serve the bundled sandbox (closed with `stack`): settings that use it, and a
+    throwaway database."""
+    durations = None if duration_s is None else (lambda mode: duration_s)
+    server = await serve(Sandbox(duration_s=durations))
+    stack.push_async_callback(server.close)
+    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="stembot-demo-"))
+    print(f"Using the bundled sandbox API at {server.base_url} (no credits).", file=err)
+    return replace(
+        sandbox_settings(settings, server.base_url), database_path=Path(folder) / "demo.sqlite3"
+    )
+
+
+def _refused(exc: UserError | ApiError, err: TextIO) -> int:
+    """Why the request was not submitted; exit 2 for the user's input, 1 for the API."""
+    if isinstance(exc, UserError):
+        said = api_words(exc)
+        print(f"error: {exc}" + (f' (the API said: "{said}")' if said else ""), file=err)
+        return 2
+    print(f"error: {exc.user_text} (API code {exc.code}: {exc.message})", file=err)
+    return 1
 
 
 async def _wait(finished: asyncio.Future[Job], job: Job, err: TextIO) -> Job:

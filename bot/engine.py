@@ -41,42 +41,53 @@ class Engine:
         self.store = store
         self.clock = clock
         self.metrics = Metrics()
-        self.api = StemApi(
-            session,
+        self.api = self._new_api()
+        self.scheduler = self._new_scheduler(deliver, policy)
+        # User-triggered calls take the scheduler's budget, ahead of its polls.
+        self.budget = self.scheduler.budget
+        self.songs = SongCache(self.api, self.budget)
+        self.refresh_cooldown = Cooldown(REFRESH_COOLDOWN_S, clock)
+        self.lookup_cooldown = Cooldown(LOOKUP_COOLDOWN_S, clock)
+        self.service = self._new_service()
+
+    def _new_api(self) -> StemApi:
+        settings = self.settings
+        return StemApi(
+            self.session,
             base_url=settings.crun_api_base,
             api_key=settings.crun_api_key.reveal(),
             model=settings.crun_model,
             timeout_s=settings.crun_timeout_s,
             on_call=self.metrics.count_call,
         )
-        self.scheduler = Scheduler(
-            store,
+
+    def _new_scheduler(self, deliver: Deliver | None, policy: PollPolicy | None) -> Scheduler:
+        settings = self.settings
+        return Scheduler(
+            self.store,
             self.api,
             deliver,
             min_interval_s=settings.poll_min_interval_s,
             max_interval_s=settings.poll_max_interval_s,
             requests_per_s=settings.api_requests_per_s,
             callbacks=settings.public_url is not None,
-            clock=clock,
+            clock=self.clock,
             on_delivered=self.metrics.delivery_delay.observe,
             retention_s=settings.retention_days * 24 * 3600.0,
             policy=policy,
         )
-        # User-triggered calls take the scheduler's budget, ahead of its polls.
-        self.budget = self.scheduler.budget
-        self.songs = SongCache(self.api, self.budget)
-        self.refresh_cooldown = Cooldown(REFRESH_COOLDOWN_S, clock)
-        self.lookup_cooldown = Cooldown(LOOKUP_COOLDOWN_S, clock)
-        self.service = SubmitService(
-            store,
+
+    def _new_service(self) -> SubmitService:
+        return SubmitService(
+            self.store,
             self.api,
             songs=self.songs,
-            result_ttl_s=settings.result_ttl_s,
-            deadline_s=settings.job_deadline_s,
+            result_ttl_s=self.settings.result_ttl_s,
+            deadline_s=self.settings.job_deadline_s,
             track=self.scheduler.track,
             forget=self.scheduler.forget,
             callback_url=self.callback_url,
-            clock=clock,
+            clock=self.clock,
         )
 
     @classmethod

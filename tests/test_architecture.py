@@ -10,9 +10,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "cogs")
-# bot/ imports discord only here: the Bot subclass (its command tree and error table) and the
-# entry point.
-DISCORD_EDGE = {"bot.bot", "bot.__main__"}
+# bot/ imports discord only here: the Bot subclass, its command tree with the error table, and
+# the entry point.
+DISCORD_EDGE = {"bot.bot", "bot.tree", "bot.__main__"}
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b")
 ENGINE_INSIDES = {"store", "scheduler", "api"}
 

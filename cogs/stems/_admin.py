@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import discord
+from discord import app_commands
 from discord.app_commands import Choice
 
 from bot.jobs import Mode
@@ -36,51 +37,60 @@ MODES_CHOICES = [
     Choice(name="Full split only", value=Mode.INSTRUMENTAL.value),
 ]
 PERIOD_CHOICES = [Choice(name="Per day", value="day"), Choice(name="Per month", value="month")]
+# Options saved as given: the rules' field, and the option that sets it.
+SET_AS_GIVEN = {
+    "confirm_full_split": "confirm_full_split",
+    "dm_fallback": "dm_fallback",
+    "max_open_per_user": "max_open_jobs",
+    "cooldown_s": "cooldown_s",
+}
 
 
-def apply(
-    rules: GuildRules,
-    *,
-    allow_role: discord.Role | None,
-    remove_role: discord.Role | None,
-    everyone: bool | None,
-    results_channel: discord.TextChannel | None,
-    results_where_asked: bool | None,
-    daily_limit: int | None,
-    budget: float | None,
-    budget_period: Choice[str] | None,
-    modes: Choice[str] | None,
-    confirm_full_split: bool | None,
-    dm_fallback: bool | None,
-    max_open_jobs: int | None,
-    cooldown_s: int | None,
-) -> GuildRules:
-    """The rules with every given option applied; options left out keep their value."""
-    roles = list(rules.allowed_role_ids)
-    if everyone:
-        roles = []
-    if allow_role is not None and allow_role.id not in roles:
-        roles.append(allow_role.id)
-    if remove_role is not None and remove_role.id in roles:
-        roles.remove(remove_role.id)
-    changes: dict[str, object] = {"allowed_role_ids": tuple(roles)}
-    if results_channel is not None:
-        changes["results_channel_id"] = results_channel.id
-    elif results_where_asked:
+def apply(rules: GuildRules, options: app_commands.Namespace) -> GuildRules:
+    """The rules with every given option applied; options left out keep their value.
+
+    The options are read by name from the command's namespace (roles and channels by id,
+    choices by value): their one list is the `/stems config` signature discord.py reads.
+    """
+    changes: dict[str, object] = {"allowed_role_ids": _roles(rules, options)}
+    if options.results_channel is not None:
+        changes["results_channel_id"] = options.results_channel.id
+    elif options.results_where_asked:
         changes["results_channel_id"] = None
-    if daily_limit is not None:
-        changes["daily_user_limit"] = daily_limit or None
-    if budget is not None:
-        changes["budget_credits"] = budget or None
-    if budget_period is not None:
-        changes["budget_period"] = Period(budget_period.value)
-    if modes is not None:
-        changes["allowed_modes"] = tuple(Mode) if modes.value == "both" else (Mode(modes.value),)
-    for name, value in (("confirm_full_split", confirm_full_split), ("dm_fallback", dm_fallback),
-                        ("max_open_per_user", max_open_jobs), ("cooldown_s", cooldown_s)):
-        if value is not None:
-            changes[name] = value
+    if options.daily_limit is not None:
+        changes["daily_user_limit"] = options.daily_limit or None
+    if options.budget is not None:
+        changes["budget_credits"] = options.budget or None
+    if options.budget_period is not None:
+        changes["budget_period"] = Period(options.budget_period)
+    if options.modes is not None:
+        both = options.modes == "both"
+        changes["allowed_modes"] = tuple(Mode) if both else (Mode(options.modes),)
+    for field, option in SET_AS_GIVEN.items():
+        if (value := getattr(options, option)) is not None:
+            changes[field] = value
     return replace(rules, **changes)  # type: ignore[arg-type]
+
+
+def _roles(rules: GuildRules, options: app_commands.Namespace) -> tuple[int, ...]:
+    roles = [] if options.everyone else list(rules.allowed_role_ids)
+    if options.allow_role is not None and options.allow_role.id not in roles:
+        roles.append(options.allow_role.id)
+    if options.remove_role is not None and options.remove_role.id in roles:
+        roles.remove(options.remove_role.id)
+    return tuple(roles)
+
+
+async def configure(bot: StemBot, interaction: discord.Interaction[StemBot], guild_id: int) -> None:
+    """Show the server's rules, with the options given (if any) applied and saved."""
+    rules = await bot.guild_store.rules(guild_id)
+    changed = apply(rules, interaction.namespace)
+    if changed != rules:
+        await bot.guild_store.save_rules(guild_id, changed)
+    embed = await settings_embed(bot, guild_id, changed)
+    text = "Saved." if changed != rules else "Current settings (pass options to change them)."
+    await interaction.response.send_message(text, embed=embed, ephemeral=True)
+    bot.acknowledged(interaction)
 
 
 async def settings_embed(bot: StemBot, guild_id: int, rules: GuildRules) -> discord.Embed:

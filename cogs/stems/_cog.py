@@ -11,29 +11,24 @@ from discord.ext import commands
 
 from bot.errors import UserError
 from bot.jobs import Job, JobState, Mode
-from bot.rules import may_request, plural
+from bot.rules import may_request
 from bot.service import Limits, Request, clean_music_task_id, clean_song_id
 from bot.service_jobs import RECHECKABLE, Viewer
-from bot.store import Cancelled
-from cogs.stems import _admin
+from cogs.stems import _admin, _jobs
 from cogs.stems._checks import member_of, results_channel
 from cogs.stems._lookup import SongLookup
 from cogs.stems._poster import ResultPoster
 from cogs.stems._status import StatusBoard
 from cogs.stems._submit import Submitter
-from cogs.stems._ui import job_line, result_embed, status_embed
+from cogs.stems._ui import links_expire_at, result_embed, status_embed
 from cogs.stems._views import PagerView, RefreshButton, links_view
 
 if TYPE_CHECKING:
     from bot.bot import StemBot
 
 Interaction = discord.Interaction["StemBot"]
-PAGE_SIZE = 10
 MODE_CHOICES = [Choice(name=m.label, value=m.value) for m in Mode]
 SCOPE_CHOICES = [Choice(name="My jobs", value="mine"), Choice(name="Whole server", value="server")]
-NOT_REFUNDED = (
-    "Credits already spent are not refunded: the API has no way to cancel a separation."
-)
 
 
 @app_commands.guild_only()
@@ -126,10 +121,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
                 found = await self.bot.engine.service.jobs.recheck(found, interaction.user.id)
         note = await self.bot.engine.service.jobs.delivery_note(found, interaction.user.id)
         if found.state == JobState.SUCCEEDED:
-            expires = (found.finished_at.timestamp() if found.finished_at else 0) + (
-                self.bot.settings.result_ttl_s
-            )
-            embed = result_embed(found, expires, extra=note)
+            embed = result_embed(found, links_expire_at(found, self.bot), extra=note)
             await self._answer(interaction, embed, links_view(found, refresh=True))
             return
         await self._answer(interaction, status_embed(found, note), None)
@@ -159,14 +151,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         title = "This server's stem jobs" if whole_server else "Your stem jobs"
 
         async def page(number: int) -> tuple[discord.Embed, bool]:
-            jobs, total = await self.bot.guild_store.jobs_page(
-                guild_id, user_id, offset=number * PAGE_SIZE, limit=PAGE_SIZE
-            )
-            pages = max(1, -(-total // PAGE_SIZE))
-            embed = discord.Embed(title=title, colour=discord.Colour.blurple())
-            embed.description = "\n".join(job_line(j) for j in jobs) or "No jobs yet."
-            embed.set_footer(text=f"Page {number + 1} of {pages} · {plural(total, 'job')}")
-            return embed, (number + 1) * PAGE_SIZE < total
+            return await _jobs.jobs_page(self.bot, guild_id, user_id, title, number)
 
         embed, has_next = await page(0)
         view = PagerView(interaction.user.id, page, has_next)
@@ -181,7 +166,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         found = await self._visible_job(interaction, job)
         viewer = _viewer(interaction)
         done = await self.bot.engine.service.cancel(found, viewer)
-        await interaction.response.send_message(_cancelled_text(done, viewer), ephemeral=True)
+        await interaction.response.send_message(_jobs.cancelled_text(done, viewer), ephemeral=True)
         self.bot.acknowledged(interaction)
 
     @status.autocomplete("job")
@@ -194,7 +179,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
             jobs = [j for j in jobs if j.is_open]
         typed = current.strip().lstrip("#")
         return [
-            Choice(name=_choice_name(j), value=j.id)
+            Choice(name=_jobs.choice_name(j), value=j.id)
             for j in jobs
             if typed in str(j.id) or typed.lower() in (j.song_title or "").lower()
         ]
@@ -231,21 +216,9 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         max_open_jobs: app_commands.Range[int, 1, 50] | None = None,
         cooldown_s: app_commands.Range[int, 0, 3600] | None = None,
     ) -> None:
-        guild_id = _guild_id(interaction)
-        rules = await self.bot.guild_store.rules(guild_id)
-        changed = _admin.apply(
-            rules, allow_role=allow_role, remove_role=remove_role, everyone=everyone,
-            results_channel=results_channel, results_where_asked=results_where_asked,
-            daily_limit=daily_limit, budget=budget, budget_period=budget_period, modes=modes,
-            confirm_full_split=confirm_full_split, dm_fallback=dm_fallback,
-            max_open_jobs=max_open_jobs, cooldown_s=cooldown_s,
-        )
-        if changed != rules:
-            await self.bot.guild_store.save_rules(guild_id, changed)
-        embed = await _admin.settings_embed(self.bot, guild_id, changed)
-        text = "Saved." if changed != rules else "Current settings (pass options to change them)."
-        await interaction.response.send_message(text, embed=embed, ephemeral=True)
-        self.bot.acknowledged(interaction)
+        # discord.py reads the options from this signature; `_admin.apply` reads the values
+        # given by name, from the interaction's namespace: the options are listed once, here.
+        await _admin.configure(self.bot, interaction, _guild_id(interaction))
 
     @app_commands.command(name="credits", description="API balance and this server's spending")
     @app_commands.checks.has_permissions(manage_guild=True)
@@ -266,17 +239,3 @@ def _viewer(interaction: Interaction) -> Viewer:
     member = member_of(interaction)
     return Viewer(member.user_id, interaction.guild_id, member.is_admin)
 
-
-def _cancelled_text(done: Cancelled, viewer: Viewer) -> str:
-    job_id = done.job.id
-    if done.ended:
-        return f"Cancelled job `#{job_id}`: nobody will be pinged. {NOT_REFUNDED}"
-    who = "Nobody in this server will" if viewer.is_admin else "You won't"
-    return (
-        f"{who} be pinged for job `#{job_id}`; it goes on for the others who asked. "
-        f"{NOT_REFUNDED}"
-    )
-
-
-def _choice_name(job: Job) -> str:
-    return f"#{job.id} {job.song_title or job.song_id} ({job.state.value})"[:100]

@@ -12,7 +12,14 @@ import discord
 
 from bot.delivery import Delivered
 from bot.jobs import Delivery, Job, JobState, Subscription
-from cogs.stems._ui import allowed, failure_text, mentions, result_embed, result_text
+from cogs.stems._ui import (
+    allowed,
+    failure_text,
+    links_expire_at,
+    mentions,
+    result_embed,
+    result_text,
+)
 from cogs.stems._views import links_view
 
 if TYPE_CHECKING:
@@ -63,9 +70,7 @@ class ResultPoster:
         who = mentions(user_ids)
         if job.state != JobState.SUCCEEDED:
             return [(f"{who} {failure_text(job)}", None, None)]
-        expires = (job.finished_at.timestamp() if job.finished_at else self.bot.clock()) + (
-            self.bot.settings.result_ttl_s
-        )
+        expires = links_expire_at(job, self.bot)
         head, embed = f"{who} your stems are ready.", result_embed(job, expires)
         return [
             (head, embed, links_view(job, refresh=True)),

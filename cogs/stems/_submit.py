@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.bot import error_text, reply_privately
 from bot.rules import GuildRules
 from bot.service import Limits, Outcome, Request, Submission
+from bot.tree import error_text, reply_privately
 from cogs.stems._checks import member_of
 from cogs.stems._status import StatusBoard
-from cogs.stems._ui import result_embed, status_embed
+from cogs.stems._ui import links_expire_at, result_embed, status_embed
 from cogs.stems._views import ConfirmView, links_view
 
 if TYPE_CHECKING:
@@ -98,11 +98,9 @@ class Submitter:
     ) -> tuple[discord.Embed, discord.ui.View | None]:
         job = submission.job
         if submission.outcome == Outcome.REUSED:
-            expires = (job.finished_at.timestamp() if job.finished_at else 0) + (
-                self.bot.settings.result_ttl_s
-            )
             extra = "Reused a finished result: **no credits were spent**."
-            return result_embed(job, expires, extra=extra), links_view(job, refresh=True)
+            embed = result_embed(job, links_expire_at(job, self.bot), extra=extra)
+            return embed, links_view(job, refresh=True)
         where = f"<#{request.channel_id}>" if request.channel_id else "here"
         if submission.outcome == Outcome.JOINED:
             note = f"Someone already asked for this song: you will be pinged too, in {where}."

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 import discord
 
 from bot.jobs import Job, JobState, Stem
 from bot.rules import GuildRules, timestamp
+
+if TYPE_CHECKING:
+    from bot.bot import StemBot
 
 EMBED_TOTAL = 6000
 DESCRIPTION_MAX = 4096
@@ -54,6 +58,13 @@ def web_url(url: str, *, markdown: bool = False) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
     return encoded
+
+
+def links_expire_at(job: Job, bot: StemBot) -> float:
+    """When a finished job's links expire: the result's lifetime after it finished. (Every
+    finished job has its time; without one, the lifetime counts from now.)"""
+    finished = job.finished_at.timestamp() if job.finished_at else bot.clock()
+    return finished + bot.settings.result_ttl_s
 
 
 def title_of(job: Job) -> str:

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
-from bot.bot import error_text, reply_privately
 from bot.jobs import Job, JobState
 from bot.service_jobs import Viewer
 from bot.songs import try_again_in
+from bot.tree import error_text, reply_privately
 from cogs.stems._ui import link_buttons, result_embed
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.bot import GENERIC_ERROR
 from bot.sandbox import Fault
+from bot.tree import GENERIC_ERROR
 from tests.bot_world import bot_world
 from tests.standin import Interaction
 
@@ -24,7 +24,7 @@ async def removed(asked: Interaction) -> bool:
 
 
 def logged_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "bot.bot" and r.levelno == logging.ERROR]
+    return [r for r in caplog.records if r.name == "bot.tree" and r.levelno == logging.ERROR]
 
 
 async def test_an_unexpected_error_gets_a_generic_private_reply_and_a_logged_traceback(

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.bot import GENERIC_ERROR
 from bot.engine import Engine
 from bot.jobs import Delivery
 from bot.sandbox import Sandbox, serve
 from bot.store import JobStore, StoreError
+from bot.tree import GENERIC_ERROR
 from tests._rig import Recorder
 from tests._settings import make_settings
 from tests.bot_world import bot_world

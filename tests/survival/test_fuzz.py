@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bot.bot import GENERIC_ERROR
 from bot.errors import UserError
 from bot.service import clean_music_task_id, clean_song_id
+from bot.tree import GENERIC_ERROR
 from tests.bot_world import World, bot_world
 from tests.standin import Interaction, Message
 from tests.survival._campaign import CampaignReport, report, size
