@@ -130,7 +130,7 @@ class _Run:
     async def start_engine(self, base_url: str) -> tuple[Engine, float, float | None]:
         """A started engine; (it, seconds start() took, seconds to the first poll arriving)."""
         engine = await Engine.open(self.settings(base_url), self.deliverer)
-        rate = engine.scheduler.budget = CountingRate(RATE_PER_S, engine.clock)
+        rate = engine.scheduler.rate = CountingRate(RATE_PER_S, engine.clock)
         self.rates.append(rate)
         seen = len(self.sandbox.arrivals)
         started = time.monotonic()

@@ -43,9 +43,9 @@ class Engine:
         self.metrics = Metrics()
         self.api = self._new_api()
         self.scheduler = self._new_scheduler(deliver, policy)
-        # User-triggered calls take the scheduler's budget, ahead of its polls.
-        self.budget = self.scheduler.budget
-        self.songs = SongCache(self.api, self.budget)
+        # User-triggered calls take places in the scheduler's request rate, ahead of its polls.
+        self.rate = self.scheduler.rate
+        self.songs = SongCache(self.api, self.rate)
         self.refresh_cooldown = Cooldown(REFRESH_COOLDOWN_S, clock)
         self.lookup_cooldown = Cooldown(LOOKUP_COOLDOWN_S, clock)
         self.service = self._new_service()

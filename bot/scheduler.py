@@ -1,4 +1,4 @@
-"""The job loop: which job to poll when, within the request budget; results handed to delivery."""
+"""The job loop: which job to poll when, within the request rate; results handed to delivery."""
 
 # Deliver and Delivered live in bot.delivery; they are re-exported here for the loop's users.
 
@@ -40,7 +40,7 @@ PollPolicy = Callable[[float, float], float]
 
 
 class Scheduler:
-    """One loop for all jobs: a heap of next-poll times, a shared budget, recorded delivery."""
+    """One loop for all jobs: a heap of next-poll times, a shared request rate, delivery."""
 
     def __init__(
         self,
@@ -68,7 +68,7 @@ class Scheduler:
         )
         self._min_s, self._max_s, self._callbacks = min_interval_s, max_interval_s, callbacks
         self._clock = clock
-        self.budget = RequestRate(requests_per_s, clock)
+        self.rate = RequestRate(requests_per_s, clock)
         self.durations = Durations()
         self._max_in_flight = max_in_flight
         self._tracked: dict[int, Tracked] = {}
@@ -115,7 +115,7 @@ class Scheduler:
         self._due.pop(job_id, None)
 
     def wake(self, job_id: int) -> bool:
-        """Poll this job as soon as the budget allows (a callback said it may be done)."""
+        """Poll this job as soon as the request rate allows (a callback said it may be done)."""
         tracked = self._tracked.get(job_id)
         if tracked is None:
             return False
@@ -265,7 +265,7 @@ class Scheduler:
                 heapq.heappop(self._heap)
                 self._hold(tracked, now)
                 continue
-            if not self.budget.try_take():
+            if not self.rate.try_take():
                 return
             heapq.heappop(self._heap)
             del self._due[job_id]
@@ -285,7 +285,7 @@ class Scheduler:
         if self._heap and len(self._in_flight) < self._max_in_flight:
             candidates.append(self._heap[0][0] - now)
             if not self.pause.active:
-                candidates.append(self.budget.wait_s())
+                candidates.append(self.rate.wait_s())
         if self._delivery_check_at < math.inf:
             candidates.append(self._delivery_check_at - now)
         return max(0.0, min(candidates))
@@ -309,7 +309,7 @@ class Scheduler:
             try:
                 separation = await self._api.separation(tracked.remote_id)
             finally:
-                self.budget.release()
+                self.rate.release()
         except ApiError as exc:
             await self._outcomes.on_api_error(tracked, exc)
             return

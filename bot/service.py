@@ -132,7 +132,7 @@ class SubmitService:
         clock: Callable[[], float] = time.time,
         songs: SongSource | None = None,
     ) -> None:
-        self._songs = songs or api  # the cached, budgeted song lists (bot/songs.py)
+        self._songs = songs or api  # the cached, rate-limited song lists (bot/songs.py)
         self._clock = clock
         self._store = store
         self._api = api

@@ -117,7 +117,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
             # A paid job that failed or timed out may have finished after all: ask (free).
             await interaction.response.defer(ephemeral=True, thinking=True)
             self.bot.acknowledged(interaction)
-            async with self.bot.engine.budget.slot():  # ahead of the scheduler's polls
+            async with self.bot.engine.rate.slot():  # ahead of the scheduler's polls
                 found = await self.bot.engine.service.jobs.recheck(found, interaction.user.id)
         note = await self.bot.engine.service.jobs.delivery_note(found, interaction.user.id)
         if found.state == JobState.SUCCEEDED:

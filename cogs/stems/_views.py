@@ -62,7 +62,7 @@ class RefreshButton(
             interaction.user.id, interaction.guild_id, interaction.permissions.manage_guild
         )
         try:
-            async with engine.budget.slot():  # ahead of the scheduler's polls
+            async with engine.rate.slot():  # ahead of the scheduler's polls
                 job = await engine.service.jobs.fresh_links(self.job_id, viewer)
         except Exception as exc:
             await reply_privately(interaction, error_text(exc, where="Refresh links"))

@@ -62,7 +62,7 @@ async def open_rig(
 async def submit_like_a_user(rig: Rig, index: int, mode: Mode) -> tuple[int, int]:
     """Ask until accepted, as a person would after "please try again"; (job id, refusals)."""
     request = Request(f"fault-task-{index}", f"song-{index}", mode, 1, 2, 9000 + index)
-    rate = rig.engine.budget
+    rate = rig.engine.rate
     for refusals in range(50):
         # The free source check takes a place in the request rate: fake time must move.
         rig.clock.advance(rate.window_s / rate.capacity)

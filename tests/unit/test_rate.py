@@ -67,7 +67,7 @@ async def test_a_user_call_waits_for_room_and_polls_yield_to_it() -> None:
 
 
 async def test_the_pre_flight_stays_within_the_request_rate(rig: Rig) -> None:
-    rate = rig.engine.budget
+    rate = rig.engine.rate
     while rate.try_take():  # polls (or anything) hold every place
         pass
     checks = rig.sandbox.calls["TaskInfo"]
