@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from bot.errors import UserError
 from bot.service import clean_music_task_id, clean_song_id
-from bot.tree import GENERIC_ERROR
+from bot.tree import GENERIC_ERROR, PLACEHOLDER_SETTLED
 from tests.bot_world import World, bot_world
 from tests.standin import Interaction, Message
 from tests.survival._campaign import CampaignReport, report, size
@@ -117,14 +117,18 @@ async def answered(interaction: Interaction) -> list[Message | Any]:
     """Everything the bot answered the interaction with, once it has finished answering."""
     first = await interaction.wait_response(timeout_s=10)
     if first.type == 5:  # deferred: the outcome is a followup (or the filled original)
-        await interaction.notifier.wait_for(
-            lambda: True if interaction.followups or (
-                interaction.original is not None and not interaction.original.loading
-            ) else None,
-            10, "the deferred answer",
-        )
+        await interaction.notifier.wait_for(lambda: finished(interaction), 10, "the answer")
     return [*interaction.responses, *interaction.followups,
             *([interaction.original] if interaction.original else [])]
+
+
+def finished(interaction: Interaction) -> bool | None:
+    """The deferred answer is complete: a refusal's public placeholder is gone again (it is
+    removed after the private answer), or the original was filled."""
+    original = interaction.original
+    if original is not None and PLACEHOLDER_SETTLED in (original.content or ""):
+        return True if original.deleted and interaction.followups else None
+    return True if interaction.followups or (original and not original.loading) else None
 
 
 def check_message(message: Message, requester_id: int) -> None:
