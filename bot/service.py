@@ -44,12 +44,19 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Request:
+    """What a member asked for. The ids are cleaned once, as the request is made (UserError when
+    they can't be ids), so every later step reads plain ids."""
+
     music_task_id: str
-    song_ref: str  # an id or a suno.com song link
+    song_id: str  # given as an id or a suno.com song link; kept as the id
     mode: Mode
     guild_id: int | None = None
     channel_id: int | None = None
     user_id: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "music_task_id", clean_music_task_id(self.music_task_id))
+        object.__setattr__(self, "song_id", clean_song_id(self.song_id))
 
 
 @dataclass(frozen=True)
@@ -182,18 +189,16 @@ class SubmitService:
         return task, song
 
     async def submit(self, request: Request, *, limits: Limits | None = None) -> Submission:
-        music_task_id = clean_music_task_id(request.music_task_id)
-        song_id = clean_song_id(request.song_ref)
-        async with self._locks.hold((music_task_id, song_id, request.mode)):
-            return await self._submit(request, music_task_id, song_id, limits)
+        key = (request.music_task_id, request.song_id, request.mode)
+        async with self._locks.hold(key):
+            return await self._submit(request, request.music_task_id, request.song_id, limits)
 
     async def join_or_reuse(self, request: Request) -> Submission | None:
         """Join a running job for the same song, or reuse a finished result: free, so no
         confirmation is needed. None: the request would pay (nothing was recorded)."""
-        music_task_id = clean_music_task_id(request.music_task_id)
-        song_id = clean_song_id(request.song_ref)
-        async with self._locks.hold((music_task_id, song_id, request.mode)):
-            return await self._join_or_reuse(request, music_task_id, song_id)
+        key = (request.music_task_id, request.song_id, request.mode)
+        async with self._locks.hold(key):
+            return await self._join_or_reuse(request, request.music_task_id, request.song_id)
 
     async def check_limits(
         self, request: Request, limits: Limits, cost: float | None = None
@@ -212,7 +217,7 @@ class SubmitService:
         """What the request would cost: the API's quote, or our estimate when it has none."""
         try:
             quoted = await asyncio.wait_for(
-                self._api.estimate_credits(request.music_task_id, request.song_ref, request.mode),
+                self._api.estimate_credits(request.music_task_id, request.song_id, request.mode),
                 timeout_s,
             )
         except (ApiError, TimeoutError):

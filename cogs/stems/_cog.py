@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.errors import UserError
 from bot.jobs import Job, JobState, Mode
 from bot.rules import may_request
-from bot.service import Limits, Request, clean_music_task_id, clean_song_id
+from bot.service import Limits, Request
 from bot.service_jobs import RECHECKABLE, Viewer
 from cogs.stems import _admin, _jobs
 from cogs.stems._checks import member_of, results_channel
@@ -71,13 +71,11 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
     ) -> None:
         chosen = Mode(mode.value) if mode else Mode.VOCAL
         # Everything below answers from memory and the local database: well within 3 s.
-        music_task_id, song_id = clean_music_task_id(task_id), clean_song_id(suno_id)
         guild_id = _guild_id(interaction)
         rules = await self.bot.guild_store.rules(guild_id)
         channel_id = results_channel(interaction, rules)
-        request = Request(
-            music_task_id, song_id, chosen, guild_id, channel_id, interaction.user.id
-        )
+        # The request cleans its ids: a bad one is refused privately, before any response.
+        request = Request(task_id, suno_id, chosen, guild_id, channel_id, interaction.user.id)
         service = self.bot.engine.service
         await service.check_limits(request, Limits(rules, member_of(interaction)))
         if chosen == Mode.INSTRUMENTAL and rules.confirm_full_split:
