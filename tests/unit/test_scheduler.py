@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import pytest
+
 from bot.engine import Engine
 from bot.jobs import Delivery, JobState, Mode
 from bot.sandbox import Fault
@@ -190,10 +192,11 @@ async def test_wake_polls_a_job_at_once(rig: Rig) -> None:
     assert rig.sandbox.calls["TaskInfo"] == checks + 1
 
 
-async def test_a_job_whose_checks_keep_failing_still_times_out(rig: Rig) -> None:
+@pytest.mark.parametrize("code", [500, 401])  # 401 pauses all polling: still the deadline
+async def test_a_job_whose_checks_keep_failing_still_times_out(rig: Rig, code: int) -> None:
     rig.sandbox.duration_s = lambda mode: 10_000.0
     job_id = await submit(rig)
-    rig.sandbox.set_fault_rate("TaskInfo", 1.0, [Fault("code", code=500)])
+    rig.sandbox.set_fault_rate("TaskInfo", 1.0, [Fault("code", code=code)])
 
     await rig.advance(rig.settings.job_deadline_s + 120, step=30)
     checks = rig.sandbox.calls["TaskInfo"]

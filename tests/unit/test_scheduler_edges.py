@@ -99,20 +99,6 @@ async def test_401_pauses_polling_and_tells_the_operator_and_healthz(
     assert (await health(rig))[0] == 200
 
 
-async def test_a_job_paused_by_401_still_ends_at_its_deadline(rig: Rig) -> None:
-    rig.sandbox.duration_s = lambda mode: 10_000.0
-    job_id = await submit(rig)
-    rig.sandbox.set_fault_rate("TaskInfo", 1.0, [Fault("code", code=401)])
-
-    await rig.advance(rig.settings.job_deadline_s + 60, step=20)
-    checks = rig.sandbox.calls["TaskInfo"]
-    await rig.advance(300, step=20)
-
-    assert await state(rig, job_id) == JobState.TIMED_OUT
-    assert rig.recorder.delivered_job_ids() == [job_id]
-    assert rig.sandbox.calls["TaskInfo"] == checks
-
-
 async def test_a_huge_retry_after_pauses_polling_ten_minutes_at_most(rig: Rig) -> None:
     job_id = await submit(rig)
     rig.clock.advance(FIRST_CHECK_S)
