@@ -197,6 +197,10 @@ class SubmitService:
         """Join a running job for the same song, or reuse a finished result: free, so no
         confirmation is needed. None: the request would pay (nothing was recorded)."""
         key = (request.music_task_id, request.song_id, request.mode)
+        if self._locks.busy(key):
+            # This runs before the first response: never wait behind a submission that may
+            # wait up to the API timeout. The submit that follows joins it, under the lock.
+            return None
         async with self._locks.hold(key):
             return await self._join_or_reuse(request, request.music_task_id, request.song_id)
 
@@ -238,7 +242,7 @@ class SubmitService:
         if done.job.state == JobState.SUBMITTING:
             raise UserError(f"Job `#{job.id}` is being submitted right now; try again shortly.")
         if not done.job.is_open:
-            raise UserError(f"Job `#{job.id}` already ended ({done.job.state.value}).")
+            raise UserError(f"Job `#{job.id}` has already ended.")
         return done
 
     async def _submit(

@@ -36,6 +36,11 @@ class SongLocks:
     def __init__(self) -> None:
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
 
+    def busy(self, key: Hashable) -> bool:
+        """Someone holds this song's lock now (its submission may be waiting on the API)."""
+        entry = self._locks.get(key)
+        return entry is not None and entry[0].locked()
+
     @asynccontextmanager
     async def hold(self, key: Hashable) -> AsyncIterator[None]:
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
@@ -113,10 +118,8 @@ class FollowUp:
         mine = next((s for s in subs if s.user_id == user_id), None)
         if mine is None or mine.delivery != Delivery.UNDELIVERABLE:
             return None
-        return (
-            "I couldn't post this result in the channel or DM you "
-            f"({mine.detail}); here it is."
-        )
+        # The detail (Discord's codes) stays in the log and the operator's `stembot jobs`.
+        return "I couldn't post this result in the channel or DM you; here it is."
 
     async def fresh_links(self, job_id: int, viewer: Viewer) -> Job:
         """The job with its stems as TaskInfo shows it now (links are re-signed upstream).
@@ -137,7 +140,7 @@ class FollowUp:
             if job.state == JobState.SUCCEEDED:
                 return job  # its stems were just read from the API
         if job.state != JobState.SUCCEEDED:
-            raise UserError(f"Job `#{job_id}` has no stems ({job.state.value}).")
+            raise UserError(f"Job `#{job_id}` has no stems: it did not finish.")
         separation = await self._api.separation(remote_id)
         if separation.state != RemoteState.SUCCEEDED or not separation.stems:
             raise UserError("The API no longer has these stems; ask for the song again.")

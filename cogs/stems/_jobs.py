@@ -10,7 +10,7 @@ from bot.jobs import Job
 from bot.rules import plural
 from bot.service_jobs import Viewer
 from bot.store import Cancelled
-from cogs.stems._ui import job_line
+from cogs.stems._ui import STATE_WORDS, job_line
 
 if TYPE_CHECKING:
     from bot.bot import StemBot
@@ -47,4 +47,4 @@ def cancelled_text(done: Cancelled, viewer: Viewer) -> str:
 
 
 def choice_name(job: Job) -> str:
-    return f"#{job.id} {job.song_title or job.song_id} ({job.state.value})"[:100]
+    return f"#{job.id} {job.song_title or job.song_id} ({STATE_WORDS[job.state]})"[:100]

@@ -61,9 +61,6 @@ class ResultPoster:
             results.update(await self._to_channel(job, channel_id, group))
         return results
 
-    def render(self, job: Job, user_ids: Sequence[int | None]) -> Rendered:
-        return self.renderings(job, user_ids)[0]
-
     def renderings(self, job: Job, user_ids: Sequence[int | None]) -> list[Rendered]:
         """The result post, then simpler ones to try when Discord refuses it (400): without
         components, then plain text with the links inline."""

@@ -149,3 +149,18 @@ async def test_an_unanswered_create_task_says_it_may_have_been_charged(rig: Rig)
     assert "may or may not have started" in (job.error or "")
     assert rig.sandbox.calls["CreateTask"] <= 1
     assert await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger") == 1
+
+
+async def test_the_free_look_up_never_waits_behind_a_submission_of_the_same_song(
+    rig: Rig,
+) -> None:
+    import asyncio
+
+    request = req()
+    key = (request.music_task_id, request.song_id, request.mode)
+    service = rig.engine.service
+    async with service._locks.hold(key):  # a submission of this song is waiting on the API
+        answer = await asyncio.wait_for(service.join_or_reuse(request), timeout=1.0)
+
+    assert answer is None  # "would pay": the submit that follows joins under the lock
+    assert rig.sandbox.calls["CreateTask"] == 0
