@@ -72,8 +72,16 @@ class Deliveries:
             except Exception:
                 log.exception("job %d: delivery crashed; will retry", job_id)
                 results = {}
+            failed = 0
             for sub in pending:
-                await self._record(sub, results.get(sub.id))
+                # One member's record failing must not leave the others' unwritten: they
+                # would be posted again on the next pass.
+                try:
+                    await self._record(sub, results.get(sub.id))
+                except Exception:
+                    failed += 1
+            if failed:
+                log.error("job %d: %d delivery records could not be written", job_id, failed)
             if self._on_delivered and job.finished_at and any(
                 r.outcome in (Delivery.CHANNEL, Delivery.DM) for r in results.values()
             ):

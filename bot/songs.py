@@ -54,8 +54,7 @@ class SongCache:
 
 def _final(task: MusicTask) -> bool:
     """Only a successful, finished task with songs we can read is worth keeping."""
-    readable = getattr(task, "songs_readable", True)  # added with issue 9's parser change
-    return task.state == RemoteState.SUCCEEDED and bool(task.songs) and readable is True
+    return task.state == RemoteState.SUCCEEDED and bool(task.songs) and task.songs_readable
 
 
 class Cooldown:

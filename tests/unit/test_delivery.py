@@ -138,3 +138,27 @@ async def test_one_job_is_delivered_by_one_claimant_at_a_time(
     await due.deliver(job.id)  # a finished delivery lets go of its claim
 
     assert due.claim(job.id)
+
+
+async def test_one_record_that_fails_does_not_leave_the_others_to_be_posted_again(
+    store: JobStore, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = await store.create_job(
+        music_task_id="t1", song_id="s1", mode=Mode.VOCAL, song_title="T", guild_id=1,
+        channel_id=2, requester_id=3, callback_token="tok", estimated_credits=1.0,
+    )
+    await store.subscribe(job, user_id=4, guild_id=1, channel_id=2)
+    job = await store.move(await store.move(job, JobState.RUNNING, remote_id="r1"),
+                           JobState.SUCCEEDED)
+    real = store.record_delivery
+
+    async def fails_for_user_3(sub: Subscription, *args: object, **kwargs: object) -> None:
+        if sub.user_id == 3:
+            raise OSError("disk I/O error")
+        await real(sub, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "record_delivery", fails_for_user_3)
+    await deliveries(store, clock, Deliverer([Delivered(Delivery.CHANNEL)])).deliver(job.id)
+
+    by_user = {s.user_id: s.delivery for s in await store.subscriptions(job.id)}
+    assert by_user == {3: Delivery.PENDING, 4: Delivery.CHANNEL}
