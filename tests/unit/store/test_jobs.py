@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.jobs import IllegalTransition, Job, JobState
+from bot.errors import UserError
+from bot.jobs import IllegalTransition, Job, JobState, Mode
+from bot.rules import GuildRules
 from bot.store import Store, StoreError
 from tests._sandbox_fixtures import FakeClock
 from tests.unit.store._make import new_job
@@ -109,3 +111,26 @@ async def test_old_ended_jobs_are_purged_and_their_spending_stays(
     assert await store.get(old.id) is None and await store.get(recent.id) is not None
     assert [j.id for j in await store.recent_jobs()] == [running.id, recent.id]
     assert await store.credits_total() == 3.0
+
+
+async def test_a_refusal_inside_the_recording_transaction_writes_nothing(
+    store: Store, clock: FakeClock
+) -> None:
+    seen: list[float] = []
+
+    async def refuse() -> None:  # reads usage inside the transaction, as the limits do
+        usage = await store.usage(1, 3, GuildRules(), clock.now)
+        seen.append(usage.guild_spent)
+        raise UserError("over the budget")
+
+    await new_job(store, "paid", credits=2.0)
+    with pytest.raises(UserError):
+        await store.create_job(
+            music_task_id="t1", song_id="refused", mode=Mode.VOCAL, song_title=None,
+            guild_id=1, channel_id=2, requester_id=3, callback_token=None,
+            estimated_credits=5.0, admit=refuse,
+        )
+
+    assert seen == [2.0]
+    assert [j.song_id for j in await store.recent_jobs()] == ["paid"]
+    assert await store.credits_total() == 2.0
