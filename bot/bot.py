@@ -16,8 +16,7 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.engine import Engine
-from bot.guild_store import GuildStore
-from bot.store import StoreError
+from bot.store import GuildStore, StoreError
 from bot.tree import StemTree
 from bot.web import WebServer
 

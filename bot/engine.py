@@ -12,11 +12,13 @@ import aiohttp
 from bot.api import StemApi
 from bot.config import Secret, Settings
 from bot.delivery import Deliver
+from bot.events import JobEvents
+from bot.jobs import Job
 from bot.metrics import Metrics
 from bot.scheduler import PollPolicy, Scheduler
 from bot.service import SubmitService
 from bot.songs import Cooldown, SongCache
-from bot.store import JobStore, Observer
+from bot.store import JobStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ class Engine:
         settings: Settings,
         session: aiohttp.ClientSession,
         store: JobStore,
+        events: JobEvents,
         deliver: Deliver | None,
         clock: Callable[[], float],
         policy: PollPolicy | None = None,
@@ -43,6 +46,9 @@ class Engine:
         self.metrics = Metrics()
         self.api = self._new_api()
         self.scheduler = self._new_scheduler(deliver, policy)
+        # Every subscription to the store's moves is made here, or through watch_jobs.
+        self.events = events
+        events.moved.subscribe(self.scheduler.on_moved)
         # User-triggered calls take places in the scheduler's request rate, ahead of its polls.
         self.rate = self.scheduler.rate
         self.songs = SongCache(self.api, self.rate)
@@ -101,20 +107,21 @@ class Engine:
     ) -> Engine:
         """Open every resource. Results are posted by `deliver`, or by the poster attached
         later (the Discord cog attaches its own when it loads)."""
-        store = await JobStore.open(settings.database_path, clock=clock)
+        events = JobEvents()
+        store = await open_store(settings, clock=clock, published=events.moved.publish)
         session = aiohttp.ClientSession()
-        return cls(settings, session, store, deliver, clock, policy)
+        return cls(settings, session, store, events, deliver, clock, policy)
 
     def attach_poster(self, poster: Deliver | None) -> None:
         """Who posts finished jobs' results (None: nobody; due deliveries wait for one)."""
         self.scheduler.attach_deliverer(poster)
 
-    def watch_jobs(self, observer: Observer) -> None:
-        """Call `observer` after every state change is written."""
-        self.store.observers.append(observer)
+    def watch_jobs(self, observer: Callable[[Job], None]) -> None:
+        """Call `observer` after every state change is written (the job as it now is)."""
+        self.events.moved.subscribe(observer)
 
-    def unwatch_jobs(self, observer: Observer) -> None:
-        self.store.observers.remove(observer)
+    def unwatch_jobs(self, observer: Callable[[Job], None]) -> None:
+        self.events.moved.unsubscribe(observer)
 
     def callback_url(self, token: str) -> str | None:
         if self.settings.public_url is None:

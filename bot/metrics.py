@@ -7,7 +7,7 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from bot.jobs import JobState
-from bot.store import JobStore
+from bot.store import Store
 
 DELAY_BUCKETS = (0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)
 ACK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3)
@@ -41,12 +41,11 @@ class Metrics:
     def count_call(self, endpoint: str, code: int) -> None:
         self.api_calls.labels(endpoint=endpoint, code=str(code)).inc()
 
-    async def render(self, store: JobStore, queue_size: Callable[[], int]) -> bytes:
+    async def render(self, store: Store, queue_size: Callable[[], int]) -> bytes:
         """Refresh the store-backed gauges, then the text exposition format."""
-        rows = await store.rows("SELECT state, COUNT(*) FROM jobs GROUP BY state")
-        counts = {str(r[0]): int(r[1]) for r in rows}
+        counts = await store.count_by_state()
         for state in JobState:
             self.jobs.labels(state=state.value).set(counts.get(state.value, 0))
-        self.credits.set(float(await store.scalar("SELECT COALESCE(SUM(credits), 0) FROM ledger")))
+        self.credits.set(await store.credits_total())
         self.queue.set(queue_size())
         return generate_latest(self.registry)

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.errors import BAD_REPLY, NO_REPLY, ApiError
 from bot.jobs import Job, JobState
 from bot.said import api_words
-from bot.store import JobStore, StoreError
+from bot.store import Store, StoreError, open_store
 
 # token -> (bot name, invite URL); raises when Discord refuses the token
 Identity = Callable[[str], Awaitable[tuple[str, str]]]
@@ -37,14 +37,9 @@ async def check(settings: Settings, identity: Identity, out: TextIO = sys.stdout
 
 async def _check_database(settings: Settings, out: TextIO) -> str | None:
     try:
-        store = await JobStore.open(settings.database_path, exclusive=False)
+        store = await open_store(settings, exclusive=False)
         try:
-            async with store.transaction() as db:
-                await db.execute(
-                    "INSERT INTO meta (key, value) VALUES ('last_check', ?)"
-                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (str(time.time()),),
-                )
+            await store.set_meta("last_check", str(time.time()))  # proves it is writable
         finally:
             await store.close()
     except (StoreError, OSError) as exc:
@@ -107,7 +102,7 @@ async def show_jobs(
     settings: Settings, job_id: int | None, state: JobState | None, limit: int,
     out: TextIO = sys.stdout,
 ) -> int:
-    store = await JobStore.open(settings.database_path, exclusive=False)
+    store = await open_store(settings, exclusive=False)
     try:
         if job_id is None:
             jobs = await store.recent_jobs(state=state, limit=limit)
@@ -125,7 +120,7 @@ async def show_jobs(
         await store.close()
 
 
-async def _detail(store: JobStore, job: Job, out: TextIO) -> None:
+async def _detail(store: Store, job: Job, out: TextIO) -> None:
     print(job_row(job), file=out)
     for name in ("remote_id", "submitted_at", "finished_at", "error", "credits", "poll_count"):
         print(f"  {name}: {getattr(job, name)}", file=out)
@@ -138,7 +133,7 @@ async def _detail(store: JobStore, job: Job, out: TextIO) -> None:
 
 
 async def purge(settings: Settings, older_than_days: float, out: TextIO = sys.stdout) -> int:
-    store = await JobStore.open(settings.database_path, exclusive=False)
+    store = await open_store(settings, exclusive=False)
     try:
         removed = await store.purge_finished(time.time() - older_than_days * 24 * 3600)
     finally:

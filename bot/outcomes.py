@@ -138,8 +138,10 @@ class Outcomes:
             job = await self._store.get(tracked.job_id)
             if job is not None and job.state == JobState.RUNNING:
                 job = await self._store.move(job, state, poll_count=tracked.polls, **changes)
-            else:
-                job = None  # cancelled (or purged) while the check was in flight
+            else:  # cancelled (or purged) while the check was in flight: keep what it cost
+                if job is not None and changes.get("credits") is not None:
+                    await self._store.settle_charge(job.id, changes["credits"])
+                job = None
         except Exception:
             tracked.failures += 1
             delay = backoff_delay(tracked.failures, min_s=self._min_s, max_s=self._max_s)
@@ -154,8 +156,3 @@ class Outcomes:
     async def _settle(self, job: Job, state: JobState) -> None:
         if state == JobState.SUCCEEDED and job.duration_s is not None:
             self._durations.add(job.mode, job.duration_s)
-        if job.credits is not None:
-            try:
-                await self._store.settle_charge(job.id, job.credits)
-            except Exception:
-                log.exception("job %d: could not settle its charge; the estimate stays", job.id)

@@ -81,7 +81,6 @@ class Scheduler:
         # When to ask the store for due deliveries: not on every pass (that was most of the
         # statements under load), but when a job ends, a delivery finishes, or a retry is due.
         self._delivery_check_at = 0.0
-        store.observers.append(self._on_moved)
         self.pause = Pause(clock)
         self._outcomes = Outcomes(
             store, clock, self.pause, self.durations, schedule=self._schedule,
@@ -156,7 +155,7 @@ class Scheduler:
                  resumed, interrupted)
         return resumed, interrupted
 
-    def _on_moved(self, job: Job) -> None:
+    def on_moved(self, job: Job) -> None:
         if job.state.is_terminal:
             self._delivery_check_at = min(self._delivery_check_at, self._clock())
             self._wakeup.set()
@@ -222,7 +221,7 @@ class Scheduler:
         return await self._next_due_in()
 
     async def _start_due_deliveries(self) -> None:
-        # A job that ends while we ask lowers the mark again (see _on_moved), so start from inf.
+        # A job that ends while we ask lowers the mark again (see on_moved), so start from inf.
         # A delivery still in flight is no reason to ask again: when it finishes, it says so.
         self._delivery_check_at, now = math.inf, self._clock()
         if not self._deliveries.attached:

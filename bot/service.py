@@ -13,7 +13,6 @@ from enum import StrEnum
 
 from bot.api import MusicTask, Song, StemApi
 from bot.errors import BAD_REPLY, ApiError, UnconfirmedSubmission, UserError
-from bot.guild_store import read_usage
 from bot.jobs import Delivery, Job, JobState, Mode, RemoteState
 from bot.rules import GuildRules, Member, check_access, check_spending
 from bot.service_jobs import FollowUp, SongLocks, Viewer
@@ -210,8 +209,8 @@ class SubmitService:
         """Raise UserError when the member may not ask (role, mode, cooldown, open jobs, daily
         limit) or, given a cost, when it would break the server's budget."""
         now = self._clock()
-        usage = await read_usage(
-            self._store, request.guild_id or 0, request.user_id or 0, limits.rules, now
+        usage = await self._store.usage(
+            request.guild_id or 0, request.user_id or 0, limits.rules, now
         )
         check_access(limits.rules, limits.member, request.mode, now, usage)
         if cost is not None:

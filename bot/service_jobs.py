@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
@@ -203,8 +202,6 @@ class FollowUp:
             )
         except StoreError:
             return await self._store.get(job.id) or job  # re-checked by someone else first
-        if separation.credits is not None:
-            await self._store.settle_charge(job.id, separation.credits)
         return moved
 
     async def on_callback(self, job: Job, hint: object) -> bool:
@@ -238,7 +235,7 @@ class FollowUp:
                 job, JobState.RUNNING, remote_id=hint, submitted_at=now,
                 deadline_at=now + self._deadline_s, error=None,
             )
-        except (StoreError, sqlite3.IntegrityError):
+        except StoreError:
             return False  # adopted meanwhile, or the id belongs to another job
         log.info("job %d: adopted remote_id %s from a callback", job.id, hint)
         self._track(adopted)

@@ -89,7 +89,7 @@ class WebServer:
 
     async def _database_ok(self) -> bool:
         try:
-            return bool(await self.engine.store.scalar("SELECT 1") == 1)
+            return await self.engine.store.ping()
         except Exception:
             log.warning("health check: the database did not answer", exc_info=True)
             return False

@@ -22,5 +22,5 @@ async def ended_job(
         guild_id=world.guild.id if guild_id is None else guild_id, channel_id=world.channel.id,
         requester_id=user.id, callback_token=None, estimated_credits=1.0,
     )
-    await store.refund(job.id)
-    return await store.move(job, JobState.FAILED, error="made up for a test", told=True)
+    return await store.move(job, JobState.FAILED, error="made up for a test", told=True,
+                            refund=True)

@@ -150,3 +150,45 @@ def _names_engine(node: ast.expr) -> bool:
     return (isinstance(node, ast.Attribute) and node.attr == "engine") or (
         isinstance(node, ast.Name) and node.id == "engine"
     )
+
+
+def _outside_the_store(module: str) -> bool:
+    return module.split(".")[0] in PACKAGES and not module.startswith("bot.store")
+
+
+def test_every_sql_statement_lives_in_the_store() -> None:
+    statements = [
+        (module, node.lineno)
+        for module in modules() if _outside_the_store(module)
+        for node in ast.walk(tree(module))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and SQL.search(node.value)
+    ]
+    assert statements == []
+
+
+def test_no_database_driver_or_transaction_is_seen_outside_the_store() -> None:
+    """A second backend replaces the store alone: callers hold models, never a connection."""
+    drivers = {"sqlite3", "aiosqlite", "asyncpg"}
+    leaks = [
+        (module, name) for module in modules() if _outside_the_store(module)
+        for name in imported(module) if name.split(".")[0] in drivers
+    ] + [
+        (module, f"line {node.lineno}")
+        for module in modules() if _outside_the_store(module)
+        for node in ast.walk(tree(module))
+        if isinstance(node, ast.Attribute) and node.attr in {"transaction", "_db"}
+    ]
+    assert leaks == []
+
+
+def test_job_events_are_published_by_the_store_hook_and_subscribed_in_the_engine() -> None:
+    """One door for events: the engine hands `moved.publish` to the store and makes every
+    subscription (its own, and the cog's through watch_jobs); nobody else touches the hub."""
+    touching = sorted(
+        module for module in modules() if module not in {"bot.engine", "bot.events"}
+        for node in ast.walk(tree(module))
+        if isinstance(node, ast.Attribute)
+        and node.attr in {"moved", "publish", "observers", "events"}
+    )
+    assert touching == []

@@ -221,7 +221,7 @@ class StoreFaults:
         self.fired = 0
 
     def install(self, store: JobStore) -> None:
-        db: aiosqlite.Connection = store._db  # the one connection the store owns
+        db: aiosqlite.Connection = store._db._db  # the one connection the store owns
         original = db.execute
 
         async def execute(sql: str, parameters: Iterable[Any] | None = None) -> aiosqlite.Cursor:

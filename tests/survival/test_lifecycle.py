@@ -17,12 +17,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from bot.engine import Engine
 from bot.errors import ApiError, UserError
-from bot.guild_store import GuildStore
 from bot.jobs import Mode
 from bot.rules import GuildRules, Member
 from bot.sandbox import SandboxServer, serve
 from bot.service import Limits, Outcome, Request
 from bot.service_jobs import Viewer
+from bot.store import GuildStore
 from tests._rig import DURATIONS_S
 from tests._sandbox_fixtures import START, FakeClock
 from tests._settings import make_settings

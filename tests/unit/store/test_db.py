@@ -1,4 +1,4 @@
-"""The job store: one choke point for state changes, migrations, and refusing what it can't use."""
+"""The SQLite file itself: migrations, WAL, the one-process lock, refusing what it can't use."""
 
 from __future__ import annotations
 
@@ -13,17 +13,12 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.jobs import Delivery, IllegalTransition, Job, JobState, Mode
+from bot.jobs import Job, JobState
 from bot.ops import purge, show_jobs
 from bot.store import JobStore, StoreError
+from bot.store.db import Database
 from tests._sandbox_fixtures import FakeClock
-
-
-async def new_job(store: JobStore, song: str = "s1") -> Job:
-    return await store.create_job(
-        music_task_id="t1", song_id=song, mode=Mode.VOCAL, song_title="T", guild_id=1,
-        channel_id=2, requester_id=3, callback_token=f"tok-{song}", estimated_credits=1.0,
-    )
+from tests.unit.store._make import new_job
 
 
 @pytest.fixture
@@ -37,42 +32,6 @@ async def test_a_new_database_is_migrated_in_wal_mode(store: JobStore) -> None:
     assert await store.scalar("PRAGMA user_version") == 1
     assert await store.scalar("PRAGMA journal_mode") == "wal"
     assert await store.scalar("PRAGMA foreign_keys") == 1
-
-
-async def test_illegal_transitions_are_refused_and_nothing_changes(store: JobStore) -> None:
-    job = await new_job(store)
-    with pytest.raises(IllegalTransition):
-        await store.move(job, JobState.SUCCEEDED)
-    assert (await store.get(job.id)).state == JobState.SUBMITTING  # type: ignore[union-attr]
-
-
-async def test_a_stale_job_cannot_be_moved_twice(store: JobStore) -> None:
-    job = await new_job(store)
-    await store.move(job, JobState.RUNNING, remote_id="r1")
-    with pytest.raises(StoreError):
-        await store.move(job, JobState.RUNNING, remote_id="r2")
-
-
-async def test_ending_a_job_makes_its_deliveries_due_once(store: JobStore) -> None:
-    seen: list[JobState] = []
-    store.observers.append(lambda job: seen.append(job.state))
-    job = await store.move(await new_job(store), JobState.RUNNING, remote_id="r1")
-    await store.subscribe(job, user_id=4, guild_id=1, channel_id=2)
-
-    await store.move(job, JobState.FAILED, error="boom")
-
-    assert await store.due_deliveries() == [job.id]
-    assert {s.delivery for s in await store.subscriptions(job.id)} == {Delivery.PENDING}
-    assert seen == [JobState.RUNNING, JobState.FAILED]
-    for sub in await store.subscriptions(job.id):
-        await store.record_delivery(sub, Delivery.CHANNEL, message_id=9)
-    assert await store.due_deliveries() == []
-
-
-async def test_only_one_open_job_per_song_and_mode(store: JobStore) -> None:
-    await new_job(store, "same")
-    with pytest.raises(sqlite3.IntegrityError):
-        await new_job(store, "same")
 
 
 async def test_a_newer_schema_is_refused_rather_than_touched(tmp_path: Path) -> None:
@@ -90,20 +49,6 @@ async def test_an_unwritable_location_fails_loudly(tmp_path: Path) -> None:
 
     with pytest.raises(StoreError, match="cannot open the database"):
         await JobStore.open(blocker / "jobs.sqlite3")
-
-
-async def test_jobs_survive_close_and_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "jobs.sqlite3"
-    first = await JobStore.open(path)
-    job = await first.move(await new_job(first), JobState.RUNNING, remote_id="r9")
-    await first.close()
-
-    second = await JobStore.open(path)
-    try:
-        [reopened] = await second.open_jobs()
-    finally:
-        await second.close()
-    assert (reopened.id, reopened.remote_id, reopened.state) == (job.id, "r9", JobState.RUNNING)
 
 
 async def test_a_second_stembot_on_the_same_database_is_refused_with_a_clear_message(
@@ -166,13 +111,14 @@ async def test_operator_commands_read_the_database_while_the_bot_holds_it(
     assert "deleted 0 finished jobs" in purged.getvalue()
 
 
-async def _write_then_fail_at_commit(store: JobStore, job: Job) -> None:
+async def _write_then_fail_at_commit(db: Database, job: Job) -> None:
     """A real COMMIT failure: a deferred foreign key is only checked when COMMIT runs, and
     SQLite then leaves the transaction open (as it does for SQLITE_BUSY on commit)."""
-    async with store.transaction() as db:
-        await db.execute("PRAGMA defer_foreign_keys = ON")
-        await db.execute("UPDATE jobs SET song_title = 'half-written' WHERE id = ?", (job.id,))
-        await db.execute(
+    async with db.transaction() as connection:
+        await connection.execute("PRAGMA defer_foreign_keys = ON")
+        await connection.execute(
+            "UPDATE jobs SET song_title = 'half-written' WHERE id = ?", (job.id,))
+        await connection.execute(
             "INSERT INTO subscriptions (job_id, user_id, created_at) VALUES (999, 4, 0)"
         )
 
@@ -182,9 +128,9 @@ async def test_a_failed_commit_is_rolled_back_and_the_next_write_works(
 ) -> None:
     job = await new_job(store)
     with pytest.raises(sqlite3.IntegrityError):
-        await _write_then_fail_at_commit(store, job)
+        await _write_then_fail_at_commit(store._db, job)
     # Nothing of the failed transaction is kept, and the connection is not left inside it.
-    assert (await store.get(job.id)).song_title == "T"  # type: ignore[union-attr]
+    assert (await store.get(job.id)).song_title == "Song s1"  # type: ignore[union-attr]
     moved = await store.move(job, JobState.RUNNING, remote_id="r1")
     assert moved.state == JobState.RUNNING
     reader = sqlite3.connect(tmp_path / "db" / "jobs.sqlite3")

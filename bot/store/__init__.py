@@ -1,0 +1,28 @@
+"""The store: every SQL statement of the bot, behind one interface (`Store`) per backend."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from bot.config import Settings
+from bot.store.errors import Cancelled, StoreError
+from bot.store.guilds import GuildStore
+from bot.store.protocol import Admit, Published, Store
+from bot.store.sqlite import JobStore
+
+__all__ = [
+    "Admit", "Cancelled", "GuildStore", "JobStore", "Published", "Store", "StoreError",
+    "open_store",
+]
+
+
+async def open_store(
+    settings: Settings, *, clock: Callable[[], float] = time.time, exclusive: bool = True,
+    published: Published | None = None,
+) -> JobStore:
+    """The backend the settings name (today always SQLite at DATABASE_PATH), opened and migrated.
+    `exclusive`: this process is the bot on it (operator commands that only read pass False)."""
+    return await JobStore.open(
+        settings.database_path, clock=clock, exclusive=exclusive, published=published
+    )

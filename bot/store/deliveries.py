@@ -1,0 +1,113 @@
+"""Requesters of jobs in SQLite: subscriptions, and when and how each result was delivered."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import aiosqlite
+
+from bot.jobs import Delivery, Job, JobState, Subscription
+from bot.store.db import Database
+from bot.store.rows import subscription_from_row
+
+log = logging.getLogger(__name__)
+
+
+async def reopen_subscriptions(db: aiosqlite.Connection, job_id: int) -> None:
+    """An ended job moves on: everyone told of the old ending (not the cancelled) waits again."""
+    await db.execute(
+        "UPDATE subscriptions SET delivery = 'waiting', attempts = 0, next_attempt_at = NULL,"
+        " delivered_at = NULL, detail = NULL WHERE job_id = ? AND delivery != 'cancelled'",
+        (job_id,),
+    )
+
+
+async def settle_subscriptions(
+    db: aiosqlite.Connection, job_id: int, new: JobState, now: float, shown_to: int | None
+) -> None:
+    """A move's effect on who is still to be told: cancelled, shown already, or now due."""
+    if new == JobState.CANCELLED:
+        await db.execute(
+            "UPDATE subscriptions SET delivery = 'cancelled', delivered_at = ? WHERE job_id = ?"
+            " AND delivery IN ('waiting', 'pending')",
+            (now, job_id),
+        )
+        return
+    if not new.is_terminal:
+        return
+    if shown_to is not None:
+        await db.execute(
+            "UPDATE subscriptions SET delivery = 'shown', delivered_at = ? WHERE job_id = ?"
+            " AND user_id = ? AND delivery = 'waiting'",
+            (now, job_id, shown_to),
+        )
+    await db.execute(
+        "UPDATE subscriptions SET delivery = 'pending', next_attempt_at = ?"
+        " WHERE job_id = ? AND delivery = 'waiting'",
+        (now, job_id),
+    )
+
+
+class Deliveries:
+    """The requesters' half of the SQLite store (mixed into JobStore)."""
+
+    _db: Database
+    _clock: Callable[[], float]
+
+    async def subscribe(
+        self, job: Job, *, user_id: int | None, guild_id: int | None, channel_id: int | None,
+        delivery: Delivery = Delivery.WAITING,
+    ) -> Subscription:
+        """Add a requester to a job; a second request by the same user keeps the first."""
+        now = self._clock()
+        async with self._db.transaction() as db:
+            await db.execute(
+                "INSERT INTO subscriptions (job_id, user_id, guild_id, channel_id, created_at,"
+                " delivery, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (job_id, user_id) DO NOTHING",
+                (job.id, user_id, guild_id, channel_id, now, delivery.value,
+                 now if delivery.is_final else None),
+            )
+        found = await self._db.rows(
+            "SELECT * FROM subscriptions WHERE job_id = ? AND user_id IS ?", (job.id, user_id)
+        )
+        return subscription_from_row(found[0])
+
+    async def subscriptions(self, job_id: int) -> list[Subscription]:
+        found = await self._db.rows(
+            "SELECT * FROM subscriptions WHERE job_id = ? ORDER BY id", (job_id,)
+        )
+        return [subscription_from_row(r) for r in found]
+
+    async def due_deliveries(self, *, limit: int = 50) -> list[int]:
+        """Ids of ended jobs with a requester still to be told, oldest first."""
+        found = await self._db.rows(
+            "SELECT DISTINCT job_id FROM subscriptions WHERE delivery = 'pending'"
+            " AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+            (self._clock(), limit),
+        )
+        return [int(r[0]) for r in found]
+
+    async def next_delivery_at(self) -> float | None:
+        value = await self._db.scalar(
+            "SELECT MIN(next_attempt_at) FROM subscriptions WHERE delivery = 'pending'"
+        )
+        return None if value is None else float(value)
+
+    async def record_delivery(
+        self, sub: Subscription, outcome: Delivery, *, detail: str | None = None,
+        message_id: int | None = None, retry_in_s: float | None = None,
+    ) -> None:
+        """Write what happened to one requester's result; PENDING with retry_in_s retries."""
+        now = self._clock()
+        async with self._db.transaction() as db:
+            await db.execute(
+                "UPDATE subscriptions SET delivery = ?, attempts = attempts + 1, detail = ?,"
+                " message_id = COALESCE(?, message_id), delivered_at = ?, next_attempt_at = ?"
+                " WHERE id = ? AND delivery = 'pending'",
+                (outcome.value, detail, message_id, now if outcome.is_final else None,
+                 None if retry_in_s is None else now + retry_in_s, sub.id),
+            )
+        log.info("job %d: delivery to user %s: %s%s", sub.job_id, sub.user_id, outcome,
+                 f" ({detail})" if detail else "")

@@ -1,0 +1,53 @@
+"""Rows to models: a jobs row is a Job, a subscriptions row a Subscription."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+
+from bot.jobs import Delivery, Job, JobState, Mode, Stem, Subscription
+
+
+def to_dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def job_from_row(row: sqlite3.Row) -> Job:
+    stems = tuple(Stem(**s) for s in json.loads(row["stems"]))
+    return Job(
+        id=row["id"],
+        music_task_id=row["music_task_id"],
+        song_id=row["song_id"],
+        mode=Mode(row["mode"]),
+        state=JobState(row["state"]),
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        requester_id=row["requester_id"],
+        created_at=datetime.fromtimestamp(row["created_at"], UTC),
+        song_title=row["song_title"],
+        remote_id=row["remote_id"],
+        submitted_at=to_dt(row["submitted_at"]),
+        finished_at=to_dt(row["finished_at"]),
+        deadline_at=to_dt(row["deadline_at"]),
+        error=row["error"],
+        credits=row["credits"],
+        callback_token=row["callback_token"],
+        poll_count=row["poll_count"],
+        stems=stems,
+    )
+
+
+def subscription_from_row(row: sqlite3.Row) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        job_id=row["job_id"],
+        user_id=row["user_id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        created_at=datetime.fromtimestamp(row["created_at"], UTC),
+        delivery=Delivery(row["delivery"]),
+        attempts=row["attempts"],
+        detail=row["detail"],
+        message_id=row["message_id"],
+    )

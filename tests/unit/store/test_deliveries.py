@@ -1,0 +1,46 @@
+"""Requesters and their deliveries through the store interface."""
+
+from __future__ import annotations
+
+from bot.jobs import Delivery, JobState
+from bot.store import Store
+from tests._sandbox_fixtures import FakeClock
+from tests.unit.store._make import new_job
+
+
+async def test_ending_a_job_makes_its_deliveries_due_once(store: Store) -> None:
+    job = await store.move(await new_job(store), JobState.RUNNING, remote_id="r1")
+    await store.subscribe(job, user_id=4, guild_id=1, channel_id=2)
+
+    await store.move(job, JobState.FAILED, error="boom")
+
+    assert await store.due_deliveries() == [job.id]
+    assert {s.delivery for s in await store.subscriptions(job.id)} == {Delivery.PENDING}
+    for sub in await store.subscriptions(job.id):
+        await store.record_delivery(sub, Delivery.CHANNEL, message_id=9)
+    assert await store.due_deliveries() == []
+    assert await store.next_delivery_at() is None
+
+
+async def test_a_second_request_by_the_same_member_keeps_the_first(store: Store) -> None:
+    job = await new_job(store)
+
+    again = await store.subscribe(job, user_id=3, guild_id=1, channel_id=99)
+
+    assert again.channel_id == 2 and len(await store.subscriptions(job.id)) == 1
+
+
+async def test_a_delivery_to_retry_is_due_again_after_its_wait(
+    store: Store, clock: FakeClock
+) -> None:
+    job = await store.move(await new_job(store), JobState.RUNNING, remote_id="r1")
+    await store.move(job, JobState.SUCCEEDED, told=False)
+    [sub] = await store.subscriptions(job.id)
+
+    await store.record_delivery(sub, Delivery.PENDING, detail="busy", retry_in_s=30)
+
+    assert await store.due_deliveries() == [] and await store.next_delivery_at() == clock.now + 30
+    clock.advance(30)
+    assert await store.due_deliveries() == [job.id]
+    [retried] = await store.subscriptions(job.id)
+    assert (retried.attempts, retried.detail) == (1, "busy")
