@@ -40,7 +40,7 @@ class Engine:
         self.session = session
         self.store = store
         self.clock = clock
-        self.metrics = Metrics()
+        self.metrics = Metrics(settings.process_name)
         self.api = self._new_api()
         self.scheduler = self._new_scheduler(deliver, policy)
         # User-triggered calls take places in the scheduler's request rate, ahead of its polls.
