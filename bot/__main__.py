@@ -53,7 +53,8 @@ def _settings(require: tuple[str, ...]) -> Settings:
 
 def _configure_logging(level: str, settings: Settings | None = None) -> None:
     secrets = () if settings is None else (
-        settings.discord_token.reveal(), settings.crun_api_key.reveal()
+        settings.discord_token.reveal(), settings.crun_api_key.reveal(),
+        settings.database_url.password if settings.database_url else "",
     )
     configure(level, settings.log_format if settings else "text", secrets)
 
@@ -81,10 +82,19 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _without_postgres(settings: Settings) -> Settings:
+    """Until the PostgreSQL store lands (issue 11), refuse rather than quietly use SQLite."""
+    if settings.database_url is not None:
+        print("stembot: DATABASE_URL is set, but the PostgreSQL backend is not in this build yet "
+              "(unset it to use SQLite at DATABASE_PATH)", file=sys.stderr)
+        raise SystemExit(2)
+    return settings
+
+
 def _ops(command: str, args: argparse.Namespace) -> int:
     from bot.ops import purge, show_jobs
 
-    settings = _settings(())
+    settings = _without_postgres(_settings(()))
     _configure_logging("warning", settings)
     state = JobState(args.state) if args.state else None
     try:
@@ -109,7 +119,7 @@ def _discord(command: str) -> int:
     """run, sync and check: the commands that need the Discord token."""
     from bot.bot import discord_identity, run_bot, sync_commands
 
-    settings = _settings(("DISCORD_TOKEN", "CRUN_API_KEY"))
+    settings = _without_postgres(_settings(("DISCORD_TOKEN", "CRUN_API_KEY")))
     if command == "check":
         from bot.ops import check
 

@@ -51,8 +51,14 @@ def missing_permissions(perms: discord.Permissions, *, in_thread: bool) -> list[
     return [name for flag, name in flags if not getattr(perms, flag)]
 
 
-class StemBot(commands.Bot):
-    """The bot. Resources are opened in setup_hook and closed in close()."""
+def _shard_ids(settings: Settings) -> dict[str, Any]:
+    """discord.py takes shard_ids only as a list, and no list as "all of them"."""
+    return {} if settings.shard_ids is None else {"shard_ids": list(settings.shard_ids)}
+
+
+class StemBot(commands.AutoShardedBot):
+    """The bot. Resources are opened in setup_hook and closed in close(). It runs the shards
+    SHARD_IDS of SHARD_COUNT; without them, every shard Discord advises (one, for most bots)."""
 
     # Loaded by name, so they can be reloaded in place (`reload_extension`).
     initial_extensions = ("cogs.stems",)
@@ -70,6 +76,8 @@ class StemBot(commands.Bot):
             tree_cls=StemTree,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            shard_count=settings.shard_count,
+            **_shard_ids(settings),
         )
         self.settings = settings
         self.clock = clock
@@ -105,8 +113,9 @@ class StemBot(commands.Bot):
             await self.engine.start()
 
     def gateway_connected(self) -> bool:
-        # The websocket itself, not is_ready(): that waits for guilds to settle after READY.
-        return not self.is_closed() and self.ws is not None and self.ws.open
+        # The websockets themselves, not is_ready(): that waits for guilds to settle after READY.
+        shards = self.shards.values()
+        return not self.is_closed() and bool(shards) and not any(s.is_closed() for s in shards)
 
     def acknowledged(self, interaction: discord.Interaction[Any]) -> None:
         """Record the time to first response (Discord allows 3 s; we aim under 0.1 s)."""

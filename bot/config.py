@@ -10,6 +10,8 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from bot.database_url import DatabaseUrl
+
 
 class Secret:
     """A string that never shows itself in repr, str or f-strings."""
@@ -55,6 +57,7 @@ class Settings:
     crun_model: str = "suno/vocal-separatio"
     crun_timeout_s: float = 15.0
     database_path: Path = Path("data/stembot.sqlite3")
+    database_url: DatabaseUrl | None = None
     poll_min_interval_s: float = 2.0
     poll_max_interval_s: float = 30.0
     api_requests_per_s: float = 5.0
@@ -67,6 +70,10 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     retention_days: int = 30
+    shard_ids: tuple[int, ...] | None = None
+    shard_count: int | None = None
+    lease_s: float = 15.0
+    process_name: str | None = None
 
 
 def _positive_float(raw: str) -> float:
@@ -105,6 +112,16 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
+def _shard_ids(raw: str) -> tuple[int, ...]:
+    try:
+        ids = tuple(int(part) for part in raw.split(","))
+    except ValueError:
+        raise ValueError("must be shard numbers separated by commas, e.g. 0,1") from None
+    if any(i < 0 for i in ids) or len(set(ids)) != len(ids):
+        raise ValueError("must be different shard numbers, 0 or more")
+    return ids
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "discord_token": Secret,
     "crun_api_key": Secret,
@@ -112,6 +129,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "crun_model": str,
     "crun_timeout_s": _positive_float,
     "database_path": Path,
+    "database_url": DatabaseUrl,
     "poll_min_interval_s": _positive_float,
     "poll_max_interval_s": _positive_float,
     "api_requests_per_s": _positive_float,
@@ -124,7 +142,12 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "log_level": _choice("debug", "info", "warning", "error"),
     "log_format": _choice("text", "json"),
     "retention_days": _positive_int,
+    "shard_ids": _shard_ids,
+    "shard_count": _positive_int,
+    "lease_s": _positive_float,
+    "process_name": str,
 }
+HIDDEN = ("DISCORD_TOKEN", "CRUN_API_KEY", "DATABASE_URL")  # never echoed in an error
 
 SETTING_NAMES = tuple(f.name.upper() for f in fields(Settings))
 
@@ -151,14 +174,27 @@ def load_settings(env: Mapping[str, str], *, require: tuple[str, ...] = ()) -> S
         try:
             values[name.lower()] = _PARSERS[name.lower()](raw)
         except ValueError as exc:
-            shown = "(hidden)" if name in ("DISCORD_TOKEN", "CRUN_API_KEY") else repr(raw)
+            shown = "(hidden)" if name in HIDDEN else repr(raw)
             problems.append(f"{name}={shown}: {_reason(exc)}")
     settings = Settings(**values)
-    if settings.poll_min_interval_s > settings.poll_max_interval_s:
-        problems.append("POLL_MIN_INTERVAL_S must not be greater than POLL_MAX_INTERVAL_S")
+    problems += _conflicts(settings)
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _conflicts(settings: Settings) -> list[str]:
+    """Problems between settings that are each fine alone."""
+    problems = []
+    if settings.poll_min_interval_s > settings.poll_max_interval_s:
+        problems.append("POLL_MIN_INTERVAL_S must not be greater than POLL_MAX_INTERVAL_S")
+    if settings.shard_ids is not None:
+        if settings.shard_count is None:
+            problems.append("SHARD_IDS needs SHARD_COUNT (the total over all processes)")
+        elif max(settings.shard_ids) >= settings.shard_count:
+            problems.append(f"SHARD_IDS must be below SHARD_COUNT ({settings.shard_count}): "
+                            "shards are numbered from 0")
+    return problems
 
 
 def _reason(exc: ValueError) -> str:

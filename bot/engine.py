@@ -43,7 +43,7 @@ class Engine:
         self.session = session
         self.store = store
         self.clock = clock
-        self.metrics = Metrics()
+        self.metrics = Metrics(settings.process_name)
         self.api = self._new_api()
         self.scheduler = self._new_scheduler(deliver, policy)
         # Every subscription to the store's moves is made here, or through watch_jobs.

@@ -108,6 +108,13 @@ class Guilds:
         """Credits recorded as spent, all time (purged jobs' spending included)."""
         return float(await self._db.scalar("SELECT COALESCE(SUM(credits), 0) FROM ledger"))
 
+    async def credits_by_guild(self) -> dict[int, float]:
+        """Credits recorded as spent by each server, all time."""
+        rows = await self._db.rows(
+            "SELECT guild_id, SUM(credits) FROM ledger WHERE guild_id IS NOT NULL GROUP BY guild_id"
+        )
+        return {int(guild_id): float(spent) for guild_id, spent in rows}
+
 
 class GuildStore:
     """What one server sees, over the store; each server's rules are kept in memory."""

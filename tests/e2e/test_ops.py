@@ -19,7 +19,10 @@ API_KEY_SENTINEL = "SENTINEL-crun-key-7f3a9c1e5b"
 
 async def test_the_bot_serves_health_and_metrics_when_http_port_is_set(tmp_path: Path) -> None:
     port = free_port()
-    async with bot_world(tmp_path, http_port=port) as world, aiohttp.ClientSession() as http:
+    async with (
+        bot_world(tmp_path, http_port=port, process_name="bot-1") as world,
+        aiohttp.ClientSession() as http,
+    ):
         asked = await world.separate(world.alice)
         await asked.wait_response()
         await world.result()
@@ -31,9 +34,9 @@ async def test_the_bot_serves_health_and_metrics_when_http_port_is_set(tmp_path:
             metrics = await reply.text()
 
     assert health == (200, {"ok": True, "gateway": True, "database": True, "scheduler": True})
-    assert "stembot_ack_seconds_count 1.0" in metrics
-    assert 'stembot_jobs{state="succeeded"} 1.0' in metrics
-    assert "stembot_delivery_delay_seconds_count 1.0" in metrics
+    assert 'stembot_ack_seconds_count{process="bot-1"} 1.0' in metrics
+    assert 'stembot_jobs{process="bot-1",state="succeeded"} 1.0' in metrics
+    assert 'stembot_delivery_delay_seconds_count{process="bot-1"} 1.0' in metrics
 
 
 async def test_secrets_appear_in_no_log_message_database_row_or_error(

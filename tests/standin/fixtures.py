@@ -36,7 +36,7 @@ async def running_bot(
         try:
             await bot.login(standin.token)
             connecting = asyncio.create_task(bot.connect(reconnect=True))
-            await _until_ready(standin, connecting, timeout_s)
+            await _until_ready(bot, standin, connecting, timeout_s)
             yield bot
         finally:
             await bot.close()
@@ -50,9 +50,11 @@ async def _identify_at_once(shard_id: int | None, *, initial: bool = False) -> N
 
 
 async def _until_ready(
-    standin: DiscordStandin, connecting: asyncio.Task[None], timeout_s: float
+    bot: discord.Client, standin: DiscordStandin, connecting: asyncio.Task[None], timeout_s: float
 ) -> None:
-    ready = asyncio.create_task(standin.wait_ready(timeout_s))
+    # A sharded bot waits for its own shards only: other processes may run the rest.
+    shard_ids = bot.shard_ids if isinstance(bot, discord.AutoShardedClient) else None
+    ready = asyncio.create_task(standin.wait_ready(timeout_s, shard_ids=shard_ids))
     done, _ = await asyncio.wait({ready, connecting}, return_when=asyncio.FIRST_COMPLETED)
     if connecting in done:
         ready.cancel()

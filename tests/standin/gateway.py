@@ -1,4 +1,4 @@
-"""The gateway websocket: HELLO, IDENTIFY/READY, heartbeats, seqs, RESUME with replay."""
+"""The gateway websocket: HELLO, IDENTIFY/READY per shard, heartbeats, seqs, RESUME with replay."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from .payloads import user_payload
+from .sessions import Connection, Session, guild_of, shard_in, shard_of
 from .world import GUILDS, World
 
 log = logging.getLogger(__name__)
@@ -22,78 +22,56 @@ PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, mess
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 0, 1, 2, 6, 9, 10, 11
 NOT_AUTHENTICATED, AUTHENTICATION_FAILED, ALREADY_AUTHENTICATED = 4003, 4004, 4005
 UNKNOWN_OPCODE, DECODE_ERROR, DISALLOWED_INTENTS, GOING_AWAY = 4001, 4002, 4014, 1001
-
-
-class Connection:
-    """One websocket; a single writer task keeps frames in the order they were queued."""
-
-    def __init__(self, ws: web.WebSocketResponse) -> None:
-        self.ws = ws
-        self._outbox: asyncio.Queue[dict[str, Any] | int | None] = asyncio.Queue()
-        self._writer = asyncio.create_task(self._write())
-
-    def send(self, frame: dict[str, Any]) -> None:
-        self._outbox.put_nowait(frame)
-
-    def close(self, code: int) -> None:
-        """Close after the frames already queued."""
-        self._outbox.put_nowait(code)
-
-    async def stop(self) -> None:
-        self._outbox.put_nowait(None)
-        await self._writer
-
-    async def _write(self) -> None:
-        while (item := await self._outbox.get()) is not None:
-            try:
-                if isinstance(item, int):
-                    await self.ws.close(code=item)
-                    return
-                await self.ws.send_str(json.dumps(item))
-            except (ConnectionError, RuntimeError):
-                return  # the peer went away; RESUME replays what it missed
-
-
-@dataclass
-class Session:
-    id: str
-    intents: int
-    seq: int = 0
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    connection: Connection | None = None
+INVALID_SHARD, SHARDING_REQUIRED = 4010, 4011
 
 
 class Gateway:
+    """Sessions by shard id. Each guild's events go to shard (guild_id >> 22) % shard_count;
+    every session of one run agrees on the shard count."""
+
     def __init__(self, world: World, url: Callable[[], str]) -> None:
         self.world = world
         self.url = url
-        self.session: Session | None = None  # the bot's session, connected or waiting to resume
+        self.sessions: dict[int, Session] = {}  # connected, or waiting to resume
+        self.shard_count: int | None = None
         self.identify_count = 0
         self.resume_count = 0
-        self.live = asyncio.Event()  # a connection is attached and caught up
+        self.refusals: list[int] = []  # close codes sent to refuse an IDENTIFY, oldest first
+        self.live = asyncio.Event()  # every shard of the count is attached and caught up
         self._connections: set[Connection] = set()
 
-    def dispatch(self, event: str, data: dict[str, Any], *, intent: int = 0) -> None:
-        """Send (or buffer for RESUME) an event; events of intents not asked for are dropped."""
-        session = self.session
-        if session is None or (intent and not session.intents & intent):
-            return
-        session.seq += 1
-        frame = {"op": DISPATCH, "t": event, "s": session.seq, "d": data}
-        session.sent.append(frame)
-        if session.connection is not None:
-            session.connection.send(frame)
+    @property
+    def session(self) -> Session | None:
+        """The one session of an unsharded bot (shard 0's, when sharded)."""
+        return self.sessions.get(0) or next(iter(self.sessions.values()), None)
 
-    def disconnect(self, *, resumable: bool) -> None:
-        session = self.session
+    def shard_for(self, guild_id: int | None) -> int:
+        return shard_of(guild_id, self.shard_count or 1)
+
+    def attached(self, shard_ids: Iterable[int] | None = None) -> bool:
+        """Whether these shards (None: every shard of the count) are connected and caught up."""
+        if self.shard_count is None:
+            return False
+        wanted = range(self.shard_count) if shard_ids is None else shard_ids
+        return all(self._is_attached(i) for i in wanted)
+
+    def dispatch(self, event: str, data: dict[str, Any], *, intent: int = 0) -> None:
+        """Send (or buffer for RESUME) an event to the shard of its guild; events of intents that
+        shard did not ask for are dropped, and so are events for a shard nobody runs."""
+        session = self.sessions.get(self.shard_for(guild_of(event, data)))
+        if session is not None:
+            self._send(session, event, data, intent)
+
+    def disconnect(self, *, resumable: bool, shard_id: int | None = None) -> None:
+        session = self.session if shard_id is None else self.sessions.get(shard_id)
         if session is None or session.connection is None:
             raise RuntimeError("stand-in: the bot is not connected to the gateway")
         connection, session.connection = session.connection, None
-        self.live.clear()
+        self._changed()
         if resumable:
             connection.close(4000)  # "unknown error": the client reconnects and RESUMEs
         else:
-            self.session = None
+            self._end(session)
             connection.send({"op": INVALID_SESSION, "d": False, "s": None, "t": None})
 
     async def close(self) -> None:
@@ -117,17 +95,47 @@ class Gateway:
                 self._on_frame(connection, json.loads(message.data))
         finally:
             self._connections.discard(connection)
-            if self.session is not None and self.session.connection is connection:
-                self.session.connection = None
-                self.live.clear()
+            session = self._session_on(connection)
+            if session is not None:
+                session.connection = None
                 if ws.close_code in (1000, 1001):  # a clean close ends the session
-                    self.session = None
+                    self._end(session)
+                self._changed()
             await connection.stop()
         return ws
 
+    def _send(self, session: Session, event: str, data: dict[str, Any], intent: int = 0) -> None:
+        if intent and not session.intents & intent:
+            return
+        session.seq += 1
+        frame = {"op": DISPATCH, "t": event, "s": session.seq, "d": data}
+        session.sent.append(frame)
+        if session.connection is not None:
+            session.connection.send(frame)
+
+    def _is_attached(self, shard_id: int) -> bool:
+        session = self.sessions.get(shard_id)
+        return session is not None and session.connection is not None
+
+    def _session_on(self, connection: Connection) -> Session | None:
+        return next((s for s in self.sessions.values() if s.connection is connection), None)
+
+    def _end(self, session: Session) -> None:
+        if self.sessions.get(session.shard[0]) is session:
+            del self.sessions[session.shard[0]]
+        if not self.sessions:
+            self.shard_count = None
+
+    def _changed(self) -> None:
+        if self.attached():
+            self.live.set()
+        else:
+            self.live.clear()
+        self.world.changed()
+
     def _on_frame(self, connection: Connection, frame: dict[str, Any]) -> None:
         op, data = frame.get("op"), frame.get("d")
-        attached = self.session is not None and self.session.connection is connection
+        attached = self._session_on(connection) is not None
         if op == HEARTBEAT:
             connection.send({"op": HEARTBEAT_ACK, "d": None, "s": None, "t": None})
         elif op == IDENTIFY:
@@ -142,32 +150,49 @@ class Gateway:
             connection.close(UNKNOWN_OPCODE)
 
     def _identify(self, connection: Connection, data: dict[str, Any], attached: bool) -> None:
-        if attached:
-            connection.close(ALREADY_AUTHENTICATED)
+        refusal = ALREADY_AUTHENTICATED if attached else self._refusal(data)
+        if refusal is not None:
+            self.refusals.append(refusal)
+            connection.close(refusal)
             return
-        if data.get("token") != self.world.token:
-            connection.close(AUTHENTICATION_FAILED)
-            return
+        shard = shard_in(data)
+        assert shard is not None  # _refusal checked it
         intents = int(data.get("intents", 0))
-        if intents & PRIVILEGED_INTENTS & ~self.world.privileged_intents:
-            connection.close(DISALLOWED_INTENTS)
-            return
-        self.session = Session(secrets.token_hex(16), intents, connection=connection)
+        session = Session(secrets.token_hex(16), intents, shard, connection=connection)
+        self.sessions[shard[0]], self.shard_count = session, shard[1]
         self.identify_count += 1
-        self.dispatch("READY", self._ready_payload(data))
+        self._send(session, "READY", self._ready_payload(data, session))
         for guild in self.world.guilds.values():
-            self.dispatch("GUILD_CREATE", self.world.guild_create_payload(guild, intents),
-                          intent=GUILDS)
-        self.live.set()
+            if shard_of(guild.id, shard[1]) == shard[0]:
+                payload = self.world.guild_create_payload(guild, intents)
+                self._send(session, "GUILD_CREATE", payload, GUILDS)
+        self._changed()
 
-    def _ready_payload(self, identify: dict[str, Any]) -> dict[str, Any]:
+    def _refusal(self, data: dict[str, Any]) -> int | None:
+        """The close code Discord answers this IDENTIFY with, or None to accept it."""
+        if data.get("token") != self.world.token:
+            return AUTHENTICATION_FAILED
+        if int(data.get("intents", 0)) & PRIVILEGED_INTENTS & ~self.world.privileged_intents:
+            return DISALLOWED_INTENTS
+        shard = shard_in(data)
+        if shard is None or (self.sessions and shard[1] != self.shard_count):
+            return INVALID_SHARD  # out of range, or a count the other sessions do not use
+        if self._is_attached(shard[0]):
+            return INVALID_SHARD  # that shard is already connected
+        mine = [g for g in self.world.guilds if shard_of(g, shard[1]) == shard[0]]
+        if len(mine) > self.world.max_guilds_per_shard:
+            return SHARDING_REQUIRED
+        return None
+
+    def _ready_payload(self, identify: dict[str, Any], session: Session) -> dict[str, Any]:
         world = self.world
-        assert self.session is not None
+        shard_id, count = session.shard
         ready: dict[str, Any] = {
             "v": 10,
             "user": {**user_payload(world.bot_user), "verified": True, "mfa_enabled": False},
-            "guilds": [{"id": str(g), "unavailable": True} for g in world.guilds],
-            "session_id": self.session.id,
+            "guilds": [{"id": str(g), "unavailable": True} for g in world.guilds
+                       if shard_of(g, count) == shard_id],
+            "session_id": session.id,
             "resume_gateway_url": self.url(),
             "application": {"id": str(world.application_id), "flags": world.application_flags()},
             "private_channels": [],
@@ -185,8 +210,8 @@ class Gateway:
         if data.get("token") != self.world.token:
             connection.close(AUTHENTICATION_FAILED)
             return
-        session = self.session
-        if session is None or session.id != data.get("session_id") or session.connection:
+        session = next((s for s in self.sessions.values() if s.id == data.get("session_id")), None)
+        if session is None or session.connection:
             connection.send({"op": INVALID_SESSION, "d": False, "s": None, "t": None})
             return
         session.connection = connection
@@ -195,5 +220,5 @@ class Gateway:
             if frame["s"] > seen:
                 connection.send(frame)
         self.resume_count += 1
-        self.dispatch("RESUMED", {"_trace": ["standin"]})
-        self.live.set()
+        self._send(session, "RESUMED", {"_trace": ["standin"]})
+        self._changed()

@@ -54,6 +54,13 @@ class Snowflakes:
         ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
         return (ms << 22) | (next(self._counter) & 0x3FFFFF)
 
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """An id whose guild Discord routes to `shard_id`: its timestamp moved up to
+        shard_count - 1 ms later (routing reads only the timestamp bits)."""
+        drawn = self.next()
+        ms = drawn >> 22
+        return ((ms + (shard_id - ms) % shard_count) << 22) | (drawn & 0x3FFFFF)
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)

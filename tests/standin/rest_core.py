@@ -226,7 +226,8 @@ class CoreRoutes:
 
     async def gateway(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return json_response({"url": self.gateway_url(), "shards": 1, "session_start_limit": limit})
+        return json_response({"url": self.gateway_url(), "shards": self.world.recommended_shards,
+                              "session_start_limit": limit})
 
     async def get_guild(self, request: web.Request) -> web.Response:
         guild = self.world.guild(request.match_info["guild_id"])

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import secrets
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Self
 
@@ -120,16 +119,23 @@ class DiscordStandin(World):
 
     # gateway control
 
-    async def wait_ready(self, timeout_s: float = 10) -> None:
-        """Until the bot is connected and caught up (READY + GUILD_CREATEs sent, or RESUMED)."""
-        try:
-            await asyncio.wait_for(self.gateway.live.wait(), timeout_s)
-        except TimeoutError:
-            raise TimeoutError(f"stand-in: no bot on the gateway after {timeout_s} s") from None
+    async def wait_ready(
+        self, timeout_s: float = 10, *, shard_ids: Iterable[int] | None = None
+    ) -> None:
+        """Until these shards (None: every shard of the count) are connected and caught up
+        (READY + their GUILD_CREATEs sent, or RESUMED)."""
+        wanted = None if shard_ids is None else list(shard_ids)
+        await self.notifier.wait_for(
+            lambda: True if self.gateway.attached(wanted) else None, timeout_s,
+            f"a bot on the gateway (shards {'all' if wanted is None else wanted})",
+        )
 
-    async def disconnect_gateway(self, *, resumable: bool = True) -> None:
-        """Drop the bot's connection: it RESUMEs (resumable) or gets op 9 and IDENTIFYs again."""
-        self.gateway.disconnect(resumable=resumable)
+    async def disconnect_gateway(
+        self, *, resumable: bool = True, shard_id: int | None = None
+    ) -> None:
+        """Drop a bot connection (an unsharded bot's, or `shard_id`'s): it RESUMEs (resumable)
+        or gets op 9 and IDENTIFYs again."""
+        self.gateway.disconnect(resumable=resumable, shard_id=shard_id)
 
     # what users do
 
@@ -189,8 +195,10 @@ class DiscordStandin(World):
     # helpers
 
     def _check_place(self, guild: Guild | None, channel: Channel, user: User) -> None:
-        if self.gateway.session is None:
-            raise StandinError("no bot session: start the bot and await wait_ready() first")
+        shard_id = self.gateway.shard_for(guild.id if guild else None)
+        if shard_id not in self.gateway.sessions:
+            raise StandinError(f"no bot session on shard {shard_id}: start the bot and await "
+                               "wait_ready() first")
         if channel.deleted:
             raise StandinError(f"channel {channel.name!r} was deleted")
         if guild is None and channel.recipient_id != user.id:

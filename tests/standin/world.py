@@ -50,6 +50,8 @@ class World:
         self.bot_user = User(self.bot_user_id, "StandinBot", bot=True)
         self.app_owner = User(self.ids.next(), "app-owner")
         self.privileged_intents = 0  # intents the application is approved for
+        self.recommended_shards = 1  # what GET /gateway/bot advises
+        self.max_guilds_per_shard = 2500  # more on one shard: IDENTIFY is refused (4011)
         self.users: dict[int, User] = {u.id: u for u in (self.bot_user, self.app_owner)}
         self.guilds: dict[int, Guild] = {}
         self.channels: dict[int, Channel] = {}
@@ -80,8 +82,13 @@ class World:
 
     # world building
 
-    def add_guild(self, name: str = "Test Guild", *, owner_id: int | None = None) -> Guild:
-        guild = Guild(self.ids.next(), name, owner_id or self.ids.next())
+    def add_guild(
+        self, name: str = "Test Guild", *, owner_id: int | None = None,
+        shard: tuple[int, int] | None = None,
+    ) -> Guild:
+        """A guild the bot is in; with `shard` (id, count), one whose events go to that shard."""
+        guild_id = self.ids.next() if shard is None else self.ids.next_on_shard(*shard)
+        guild = Guild(guild_id, name, owner_id or self.ids.next())
         guild.roles[guild.id] = Role(guild.id, guild.id, "@everyone", EVERYONE_DEFAULT, 0)
         bot_role = Role(
             self.ids.next(), guild.id, self.bot_user.name, EVERYONE_DEFAULT, managed=True

@@ -81,3 +81,64 @@ def test_readme_documents_every_setting() -> None:
     table = re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", readme, flags=re.MULTILINE)
 
     assert sorted(table) == sorted(SETTING_NAMES)
+
+
+def test_database_url_is_parsed_and_its_password_never_shown() -> None:
+    raw = "postgresql://stembot:SENTINEL-PASSWORD-42@db.internal:5433/stems"
+    settings = load_settings({"DATABASE_URL": raw})
+
+    url = settings.database_url
+    assert url is not None and url.reveal() == raw
+    assert (url.user, url.host, url.port, url.database) == ("stembot", "db.internal", 5433, "stems")
+    assert str(url) == "postgresql://stembot:********@db.internal:5433/stems"
+    assert "SENTINEL-PASSWORD-42" not in repr(settings)
+
+
+def test_database_url_on_a_unix_socket_names_the_folder() -> None:
+    url = load_settings({"DATABASE_URL": "postgresql://bot@/stems?host=/run/pg"}).database_url
+
+    assert url is not None and url.host == "/run/pg"
+    assert str(url) == "postgresql://bot@/stems?host=/run/pg"
+
+
+@pytest.mark.parametrize("raw", [
+    "mysql://bot:SENTINEL-PASSWORD-42@db/stems",
+    "postgresql://bot:SENTINEL-PASSWORD-42@db",
+    "postgresql://bot:SENTINEL-PASSWORD-42@db:99999/stems",
+    "postgresql:///stems",
+])
+def test_a_bad_database_url_is_refused_without_echoing_it(raw: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"DATABASE_URL": raw})
+
+    assert caught.value.problems[0].startswith("DATABASE_URL=(hidden): ")
+    assert "SENTINEL-PASSWORD-42" not in str(caught.value)
+
+
+def test_without_shard_settings_one_process_runs_every_shard() -> None:
+    settings = load_settings({})
+
+    assert (settings.shard_ids, settings.shard_count) == (None, None)
+    assert settings.lease_s == 15.0
+    assert settings.database_url is None
+
+
+def test_shard_ids_are_read_against_the_shard_count() -> None:
+    settings = load_settings({"SHARD_IDS": "0, 2", "SHARD_COUNT": "3"})
+
+    assert (settings.shard_ids, settings.shard_count) == ((0, 2), 3)
+
+
+@pytest.mark.parametrize(("env", "problem"), [
+    ({"SHARD_IDS": "0,1"}, "SHARD_IDS needs SHARD_COUNT"),
+    ({"SHARD_IDS": "0,2", "SHARD_COUNT": "2"}, "SHARD_IDS must be below SHARD_COUNT (2)"),
+    ({"SHARD_IDS": "1,1", "SHARD_COUNT": "2"}, "SHARD_IDS='1,1': must be different"),
+    ({"SHARD_IDS": "one", "SHARD_COUNT": "2"}, "SHARD_IDS='one': must be shard numbers"),
+    ({"SHARD_COUNT": "0"}, "SHARD_COUNT='0': must be a whole number greater than 0"),
+    ({"LEASE_S": "0"}, "LEASE_S='0': must be a number greater than 0"),
+])
+def test_bad_shard_and_lease_settings_are_named(env: dict[str, str], problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+
+    assert any(p.startswith(problem) for p in caught.value.problems), caught.value.problems

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.delivery import Delivered
 from bot.engine import Engine
@@ -43,7 +46,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     api = await serve(sandbox)
     settings = make_settings(
         tmp_path / "web.sqlite3", api.base_url, public_url=f"http://127.0.0.1:{port}",
-        http_port=port, poll_max_interval_s=60.0, poll_min_interval_s=30.0,
+        http_port=port, poll_max_interval_s=60.0, poll_min_interval_s=30.0, process_name="web-1",
     )
     engine = await Engine.open(settings, deliver)
     gateway = [True]
@@ -126,11 +129,11 @@ async def test_metrics_count_jobs_calls_and_credits(site: Site) -> None:
         text = await reply.text()
 
     assert reply.status == 200 and reply.content_type == "text/plain"
-    assert 'stembot_api_calls_total{code="200",endpoint="CreateTask"} 1.0' in text
-    assert 'stembot_jobs{state="succeeded"} 1.0' in text
-    assert "stembot_credits_spent 1.0" in text
-    assert "stembot_delivery_delay_seconds_count 1.0" in text
-    assert "stembot_scheduler_queue 0.0" in text
+    assert 'stembot_api_calls_total{code="200",endpoint="CreateTask",process="web-1"} 1.0' in text
+    assert 'stembot_jobs{process="web-1",state="succeeded"} 1.0' in text
+    assert 'stembot_credits_spent{process="web-1"} 1.0' in text
+    assert 'stembot_delivery_delay_seconds_count{process="web-1"} 1.0' in text
+    assert 'stembot_scheduler_queue{process="web-1"} 0.0' in text
 
 
 async def test_health_is_503_and_says_why_while_polling_is_paused(site: Site) -> None:
@@ -145,3 +148,45 @@ async def test_health_is_503_and_says_why_while_polling_is_paused(site: Site) ->
     assert body["polling"].endswith(" because the API asked us to slow down (code 429)")
     assert site.engine.scheduler.pause.until - site.engine.clock() <= 600  # capped
     assert body["scheduler"] is True and body["gateway"] is True
+
+
+async def test_every_series_names_its_process_and_each_server_has_its_credits(
+    site: Site,
+) -> None:
+    await site.engine.service.submit(
+        Request("demo-music-task", "demo-song-1", Mode.VOCAL, 111, 2, 3)
+    )
+    await asyncio.wait_for(site.delivered.get(), timeout=10)
+
+    async with aiohttp.ClientSession() as http, http.get(f"{site.url}/metrics") as reply:
+        families = list(text_string_to_metric_families(await reply.text()))
+
+    samples = [s for family in families for s in family.samples]
+    assert samples and all(s.labels.get("process") == "web-1" for s in samples)
+    by_name = {s.name: s for s in samples if not s.labels.keys() - {"process", "guild"}}
+    assert by_name["stembot_guild_credits_spent"].labels["guild"] == "111"
+    assert by_name["stembot_guild_credits_spent"].value == 1.0
+    assert by_name["stembot_request_budget_share"].value == 1.0
+    assert by_name["stembot_leases_held"].value == 0.0  # the job ended: nothing to poll
+
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "stembot.json"
+METRIC_NAME = re.compile(r"\bstembot_[a-z0-9_]+")
+
+
+async def test_every_dashboard_panel_queries_a_metric_the_bot_exports(site: Site) -> None:
+    await site.engine.service.submit(Request("demo-music-task", "demo-song-1", Mode.VOCAL, 7))
+    await asyncio.wait_for(site.delivered.get(), timeout=10)
+    async with aiohttp.ClientSession() as http, http.get(f"{site.url}/metrics") as reply:
+        exported = {s.name for f in text_string_to_metric_families(await reply.text())
+                    for s in f.samples}
+
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    assert [p["title"] for p in panels] == [
+        "Jobs by state", "API calls by code", "Delivery delay", "Credits per server",
+        "Leases and request budget per process",
+    ]
+    for panel in panels:
+        named = {n for t in panel["targets"] for n in METRIC_NAME.findall(t["expr"])}
+        assert named, f"panel {panel['title']!r} queries no stembot metric"
+        assert named <= exported, f"panel {panel['title']!r}: {named - exported} not exported"
