@@ -13,7 +13,7 @@ from bot.api import StemApi
 from bot.config import Secret, Settings
 from bot.delivery import Deliver
 from bot.metrics import Metrics
-from bot.scheduler import PollPolicy, Scheduler
+from bot.scheduler import PollPolicy, Scheduler, SchedulerSettings
 from bot.service import SubmitService
 from bot.songs import Cooldown, SongCache
 from bot.store import JobStore, Observer
@@ -63,19 +63,16 @@ class Engine:
 
     def _new_scheduler(self, deliver: Deliver | None, policy: PollPolicy | None) -> Scheduler:
         settings = self.settings
-        return Scheduler(
-            self.store,
-            self.api,
-            deliver,
+        timing = SchedulerSettings(
             min_interval_s=settings.poll_min_interval_s,
             max_interval_s=settings.poll_max_interval_s,
             requests_per_s=settings.api_requests_per_s,
             callbacks=settings.public_url is not None,
-            clock=self.clock,
-            on_delivered=self.metrics.delivery_delay.observe,
             retention_s=settings.retention_days * 24 * 3600.0,
             policy=policy,
         )
+        return Scheduler(self.store, self.api, deliver, timing, clock=self.clock,
+                         on_delivered=self.metrics.delivery_delay.observe)
 
     def _new_service(self) -> SubmitService:
         return SubmitService(

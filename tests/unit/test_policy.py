@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.jobs import Mode
-from bot.policy import DEFAULT_EXPECTED_S, Durations, backoff_delay, poll_delay
+from bot.scheduler.policy import DEFAULT_EXPECTED_S, Durations, backoff_delay, poll_delay
 
 
 def delay(elapsed_s: float, *, callbacks: bool = False, learned: bool = True) -> float:

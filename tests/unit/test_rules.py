@@ -9,7 +9,6 @@ import pytest
 
 from bot.errors import UserError
 from bot.jobs import Mode, stem_label
-from bot.policy import Durations, backoff_delay, poll_delay
 from bot.rate import RequestRate
 from bot.rules import (
     GuildRules,
@@ -20,6 +19,7 @@ from bot.rules import (
     check_spending,
     period_end,
 )
+from bot.scheduler.policy import Durations, backoff_delay, poll_delay
 from tests._sandbox_fixtures import FakeClock
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC).timestamp()
