@@ -85,6 +85,7 @@ class Engine:
             forget=self.scheduler.forget,
             callback_url=self.callback_url,
             clock=self.clock,
+            rate=self.rate,
         )
 
     @classmethod

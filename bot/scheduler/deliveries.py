@@ -9,13 +9,12 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bot.delivery import Deliver, Delivered
+from bot.durable import write_durably
 from bot.jobs import Delivery, Subscription
 from bot.scheduler.policy import backoff_delay
 from bot.store import JobStore
 
 log = logging.getLogger(__name__)
-
-RECORD_ATTEMPTS = 3  # writing that a member was shown their result
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
@@ -137,14 +136,10 @@ class Deliveries:
     async def _record_shown(self, sub: Subscription, result: Delivered) -> None:
         """The member has seen it: a failed write is tried again at once. Left pending, the
         next attempt may take another route (a DM after a channel 403) and show it twice."""
-        for attempt in range(1, RECORD_ATTEMPTS + 1):
-            try:
-                await self._store.record_delivery(
-                    sub, result.outcome, detail=result.detail, message_id=result.message_id
-                )
-                return
-            except Exception:
-                if attempt == RECORD_ATTEMPTS:
-                    raise
-                log.warning("job %d: recording a delivery failed; trying again", sub.job_id,
-                            exc_info=True)
+
+        async def write() -> None:
+            await self._store.record_delivery(
+                sub, result.outcome, detail=result.detail, message_id=result.message_id
+            )
+
+        await write_durably(write, what="recording a delivery", job_id=sub.job_id)
