@@ -1,5 +1,4 @@
-"""Posting results: when to ask for due deliveries, handing a job to the poster, recording
-what happened to whom, retrying, giving up."""
+"""Posting results: when to post, handing a job to the poster, recording who saw it, retrying."""
 
 from __future__ import annotations
 

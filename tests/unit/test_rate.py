@@ -66,6 +66,34 @@ async def test_a_user_call_waits_for_room_and_polls_yield_to_it() -> None:
     assert not rate.try_take()  # and the user call's place counts like any other
 
 
+@pytest.mark.parametrize(("rate_per_s", "capacity", "window_s"), [(3, 3, 1.0), (0.5, 1, 2.0)])
+def test_n_places_a_window_free_up_one_window_after_their_replies(
+    rate_per_s: float, capacity: int, window_s: float
+) -> None:
+    clock = FakeClock()
+    rate = RequestRate(rate_per_s, clock)
+    assert [rate.try_take() for _ in range(capacity + 1)] == [True] * capacity + [False]
+    for _ in range(capacity):
+        rate.release()
+    clock.advance(window_s / 2)
+    assert not rate.try_take() and rate.wait_s() == pytest.approx(window_s / 2)
+    clock.advance(window_s / 2)
+    assert rate.try_take()
+
+
+def test_a_call_holds_its_place_until_a_window_after_its_reply() -> None:
+    clock = FakeClock()
+    rate = RequestRate(1, clock)
+    assert rate.try_take()
+    clock.advance(5)  # a slow reply: still in flight, so nothing else may go
+    assert not rate.try_take() and rate.wait_s() == 1.0
+    rate.release()
+    clock.advance(0.9)
+    assert not rate.try_take()
+    clock.advance(0.1)
+    assert rate.try_take()
+
+
 async def test_the_pre_flight_stays_within_the_request_rate(rig: Rig) -> None:
     rate = rig.engine.rate
     while rate.try_take():  # polls (or anything) hold every place
