@@ -64,7 +64,7 @@ class SubmitService:
         self.jobs = FollowUp(store, api, deadline_s=deadline_s, track=track, clock=clock,
                              unsettled=unsettled)
         self._creator = Creator(store, api, self.jobs, unsettled, track=track,
-                                callback_url=callback_url, rate=rate)
+                                callback_url=callback_url)
 
     async def check_source(self, music_task_id: str, song_id: str) -> tuple[MusicTask, Song]:
         """Free TaskInfo: the music task exists, is a finished Suno task, and holds the song.
