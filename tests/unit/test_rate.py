@@ -5,10 +5,14 @@ for once; Refresh and lookups have a per-member cooldown."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 
+from bot.jobs import Mode
 from bot.rate import RequestRate
+from bot.service import Request
 from bot.songs import Cooldown, try_again_in
 from tests._rig import Rig, submit
 from tests._sandbox_fixtures import FakeClock
@@ -94,27 +98,38 @@ def test_a_call_holds_its_place_until_a_window_after_its_reply() -> None:
     assert rate.try_take()
 
 
-async def test_the_pre_flight_stays_within_the_request_rate(rig: Rig) -> None:
+def user_call(rig: Rig, name: str) -> Coroutine[Any, Any, object]:
+    service = rig.engine.service
+    if name == "TaskInfo":
+        return service.check_source("demo-music-task", "demo-song-1")
+    if name == "estimate-credits":
+        return service.estimate(Request("demo-music-task", "demo-song-1", Mode.VOCAL))
+    return service.balance()
+
+
+@pytest.mark.parametrize("call", ["TaskInfo", "estimate-credits", "balance"])
+async def test_the_pre_flight_estimate_and_balance_stay_within_the_request_rate(
+    rig: Rig, call: str
+) -> None:
     rate = rig.engine.rate
     while rate.try_take():  # polls (or anything) hold every place
         pass
-    checks = rig.sandbox.calls["TaskInfo"]
+    checks = rig.sandbox.calls[call]
 
-    pre_flight = asyncio.create_task(rig.engine.service.check_source(
-        "demo-music-task", "demo-song-1"))
+    pre_flight = asyncio.create_task(user_call(rig, call))
     for _ in range(100):  # until the pre-flight is queued for a place
         await asyncio.sleep(0)
         if rate.waiting:
             break
     assert rate.waiting == 1
-    assert not pre_flight.done() and rig.sandbox.calls["TaskInfo"] == checks
+    assert not pre_flight.done() and rig.sandbox.calls[call] == checks
 
     for _ in range(rate.capacity):
         rate.release()
     rig.clock.advance(rate.window_s)
     await asyncio.wait_for(pre_flight, 2)
 
-    assert rig.sandbox.calls["TaskInfo"] == checks + 1
+    assert rig.sandbox.calls[call] == checks + 1
 
 
 async def test_a_finished_music_tasks_songs_are_asked_for_once(rig: Rig) -> None:
