@@ -191,9 +191,9 @@ async def run_variant(
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         api = await serve(sandbox)
         engine = await Engine.open(_settings(folder, api.base_url, port),
-                                   _recorder(outcome, sandbox, clock, jobs, done), clock=clock)
+                                   _recorder(outcome, sandbox, clock, jobs, done), clock=clock,
+                                   policy=policy)
         stack.push_async_callback(engine.close)
-        engine.scheduler._policy = policy  # Engine.open takes no policy (yet)
         if port is not None:
             server = WebServer(engine, lambda: True)
             await server.start("127.0.0.1", port)

@@ -15,7 +15,7 @@ from bot.delivery import Deliver
 from bot.events import JobEvents
 from bot.jobs import Job
 from bot.metrics import Metrics
-from bot.scheduler import PollPolicy, Scheduler
+from bot.scheduler import PollPolicy, Scheduler, SchedulerSettings
 from bot.service import SubmitService
 from bot.songs import Cooldown, SongCache
 from bot.store import JobStore, open_store
@@ -69,19 +69,16 @@ class Engine:
 
     def _new_scheduler(self, deliver: Deliver | None, policy: PollPolicy | None) -> Scheduler:
         settings = self.settings
-        return Scheduler(
-            self.store,
-            self.api,
-            deliver,
+        timing = SchedulerSettings(
             min_interval_s=settings.poll_min_interval_s,
             max_interval_s=settings.poll_max_interval_s,
             requests_per_s=settings.api_requests_per_s,
             callbacks=settings.public_url is not None,
-            clock=self.clock,
-            on_delivered=self.metrics.delivery_delay.observe,
             retention_s=settings.retention_days * 24 * 3600.0,
             policy=policy,
         )
+        return Scheduler(self.store, self.api, deliver, timing, clock=self.clock,
+                         on_delivered=self.metrics.delivery_delay.observe)
 
     def _new_service(self) -> SubmitService:
         return SubmitService(
@@ -94,6 +91,7 @@ class Engine:
             forget=self.scheduler.forget,
             callback_url=self.callback_url,
             clock=self.clock,
+            rate=self.rate,
         )
 
     @classmethod

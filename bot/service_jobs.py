@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Hashable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from bot.api import StemApi
 from bot.errors import ApiError, UserError
@@ -26,33 +24,13 @@ _REMOTE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 RECHECKABLE = frozenset({JobState.FAILED, JobState.TIMED_OUT})
 
 
-class SongLocks:
-    """One asyncio lock per key, kept while anyone holds or waits for it.
+@dataclass
+class Unsettled:
+    """What this process knows of submissions that the file does not (yet) say."""
 
-    A lock dropped as soon as it is released would let a newcomer take a fresh lock while
-    the waiter that release just woke is about to run: two holders at once."""
-
-    def __init__(self) -> None:
-        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
-
-    def busy(self, key: Hashable) -> bool:
-        """Someone holds this song's lock now (its submission may be waiting on the API)."""
-        entry = self._locks.get(key)
-        return entry is not None and entry[0].locked()
-
-    @asynccontextmanager
-    async def hold(self, key: Hashable) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+    submitting: set[int] = field(default_factory=set)  # CreateTask in flight here
+    stranded: dict[int, str] = field(default_factory=dict)  # accepted; remote id not written
+    refused: dict[int, str] = field(default_factory=dict)  # refused; the ending not written
 
 
 @dataclass(frozen=True)
@@ -74,13 +52,11 @@ class FollowUp:
         *,
         deadline_s: float,
         track: Callable[[Job], None],
-        is_submitting: Callable[[int], bool],
-        stranded: dict[int, str],
+        unsettled: Unsettled,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store, self._api, self._deadline_s = store, api, deadline_s
-        self._track, self._is_submitting, self._stranded = track, is_submitting, stranded
-        self._clock = clock
+        self._track, self._unsettled, self._clock = track, unsettled, clock
 
     async def reread(self, job_id: int) -> Job | None:
         try:
@@ -149,21 +125,30 @@ class FollowUp:
 
     async def settle_dead(self, job: Job) -> Job:
         """A `submitting` job whose submission is no longer in flight in this process: revive
-        it when the API accepted it (its remote id is known), else end it interrupted."""
-        remote_id = self._stranded.get(job.id)
+        it when the API accepted it (its remote id is known), end it failed and refunded when
+        the API refused it, else end it interrupted."""
+        unsettled = self._unsettled
+        remote_id, refusal = unsettled.stranded.get(job.id), unsettled.refused.get(job.id)
         try:
             if remote_id is not None:
-                now = self._clock()
-                moved = await self._store.move(
-                    job, JobState.RUNNING, remote_id=remote_id, submitted_at=now,
-                    deadline_at=job.created_at.timestamp() + self._deadline_s,
-                )
-                self._stranded.pop(job.id, None)
+                moved = await self.run(job, remote_id)
                 self._track(moved)
-                return moved
-            return await self._store.move(job, JobState.INTERRUPTED, error=DEAD_TEXT)
+            elif refusal is not None:
+                moved = await self._store.move(job, JobState.FAILED, error=refusal, refund=True)
+            else:
+                return await self._store.move(job, JobState.INTERRUPTED, error=DEAD_TEXT)
         except StoreError:
             return await self._store.get(job.id) or job  # someone settled it first
+        unsettled.stranded.pop(job.id, None)
+        unsettled.refused.pop(job.id, None)
+        return moved
+
+    async def run(self, job: Job, remote_id: str) -> Job:
+        """Write that the API accepted a submitting job: running, its deadline from its start."""
+        return await self._store.move(
+            job, JobState.RUNNING, remote_id=remote_id, submitted_at=self._clock(),
+            deadline_at=job.created_at.timestamp() + self._deadline_s,
+        )
 
     # --- cancel -----------------------------------------------------------------------------
 
@@ -171,7 +156,7 @@ class FollowUp:
         """Stop the viewer's pings (an admin: their whole server's); end the job when nobody
         waits any more. Never raises because the job moved meanwhile."""
         if job.state == JobState.SUBMITTING:
-            if self._is_submitting(job.id):
+            if job.id in self._unsettled.submitting:
                 return Cancelled(job, stopped=0, waiting=0, ended=False)
             job = await self.settle_dead(job)
         return await self._store.cancel(
@@ -208,7 +193,7 @@ class FollowUp:
         """A callback for a job we do not poll. Its body is only a hint: TaskInfo decides.
         True when the job is tracked again (or was re-checked into a result)."""
         if job.state == JobState.SUBMITTING:
-            if self._is_submitting(job.id):
+            if job.id in self._unsettled.submitting:
                 return False  # its CreateTask answer is on the way and will be recorded
             job = await self.settle_dead(job)
             if job.state == JobState.RUNNING:

@@ -5,10 +5,14 @@ for once; Refresh and lookups have a per-member cooldown."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 
+from bot.jobs import Mode
 from bot.rate import RequestRate
+from bot.service import Request
 from bot.songs import Cooldown, try_again_in
 from tests._rig import Rig, submit
 from tests._sandbox_fixtures import FakeClock
@@ -66,27 +70,66 @@ async def test_a_user_call_waits_for_room_and_polls_yield_to_it() -> None:
     assert not rate.try_take()  # and the user call's place counts like any other
 
 
-async def test_the_pre_flight_stays_within_the_request_rate(rig: Rig) -> None:
+@pytest.mark.parametrize(("rate_per_s", "capacity", "window_s"), [(3, 3, 1.0), (0.5, 1, 2.0)])
+def test_n_places_a_window_free_up_one_window_after_their_replies(
+    rate_per_s: float, capacity: int, window_s: float
+) -> None:
+    clock = FakeClock()
+    rate = RequestRate(rate_per_s, clock)
+    assert [rate.try_take() for _ in range(capacity + 1)] == [True] * capacity + [False]
+    for _ in range(capacity):
+        rate.release()
+    clock.advance(window_s / 2)
+    assert not rate.try_take() and rate.wait_s() == pytest.approx(window_s / 2)
+    clock.advance(window_s / 2)
+    assert rate.try_take()
+
+
+def test_a_call_holds_its_place_until_a_window_after_its_reply() -> None:
+    clock = FakeClock()
+    rate = RequestRate(1, clock)
+    assert rate.try_take()
+    clock.advance(5)  # a slow reply: still in flight, so nothing else may go
+    assert not rate.try_take() and rate.wait_s() == 1.0
+    rate.release()
+    clock.advance(0.9)
+    assert not rate.try_take()
+    clock.advance(0.1)
+    assert rate.try_take()
+
+
+def user_call(rig: Rig, name: str) -> Coroutine[Any, Any, object]:
+    service = rig.engine.service
+    if name == "TaskInfo":
+        return service.check_source("demo-music-task", "demo-song-1")
+    if name == "estimate-credits":
+        return service.estimate(Request("demo-music-task", "demo-song-1", Mode.VOCAL))
+    return service.balance()
+
+
+@pytest.mark.parametrize("call", ["TaskInfo", "estimate-credits", "balance"])
+async def test_the_pre_flight_estimate_and_balance_stay_within_the_request_rate(
+    rig: Rig, call: str
+) -> None:
     rate = rig.engine.rate
     while rate.try_take():  # polls (or anything) hold every place
         pass
-    checks = rig.sandbox.calls["TaskInfo"]
+    checks = rig.sandbox.calls[call]
 
-    pre_flight = asyncio.create_task(rig.engine.service.check_source(
-        "demo-music-task", "demo-song-1"))
+    pre_flight = asyncio.create_task(user_call(rig, call))
     for _ in range(100):  # until the pre-flight is queued for a place
         await asyncio.sleep(0)
         if rate.waiting:
             break
     assert rate.waiting == 1
-    assert not pre_flight.done() and rig.sandbox.calls["TaskInfo"] == checks
+    assert not pre_flight.done() and rig.sandbox.calls[call] == checks
 
     for _ in range(rate.capacity):
         rate.release()
     rig.clock.advance(rate.window_s)
     await asyncio.wait_for(pre_flight, 2)
 
-    assert rig.sandbox.calls["TaskInfo"] == checks + 1
+    assert rig.sandbox.calls[call] == checks + 1
 
 
 async def test_a_finished_music_tasks_songs_are_asked_for_once(rig: Rig) -> None:

@@ -1,4 +1,4 @@
-"""Server rules and the polling policy: pure checks, each refusal naming its rule."""
+"""Server rules: pure checks, each refusal naming its rule."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import pytest
 
 from bot.errors import UserError
 from bot.jobs import Mode, stem_label
-from bot.policy import Durations, backoff_delay, poll_delay
-from bot.rate import RequestRate
 from bot.rules import (
     GuildRules,
     Member,
@@ -20,7 +18,6 @@ from bot.rules import (
     check_spending,
     period_end,
 )
-from tests._sandbox_fixtures import FakeClock
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC).timestamp()
 ALICE = Member(1, frozenset({10}))
@@ -79,66 +76,6 @@ def test_periods_end_at_midnight_and_month_end_utc() -> None:
     assert period_end(Period.MONTH, NOW) == datetime(2026, 12, 1, tzinfo=UTC).timestamp()
     december = datetime(2026, 12, 31, 23, tzinfo=UTC).timestamp()
     assert period_end(Period.MONTH, december) == datetime(2027, 1, 1, tzinfo=UTC).timestamp()
-
-
-def test_poll_policy_waits_then_looks_densely_then_spreads_out() -> None:
-    expected = 60.0
-    delays = {t: poll_delay(t, expected, min_s=2, max_s=30) for t in (0, 30, 39, 60, 120, 600)}
-    assert delays[0] == pytest.approx(39)  # the first look at 65 % of the expected time
-    assert delays[30] == pytest.approx(9)  # ... which is at 39 s
-    assert delays[39] == pytest.approx(3 + 0.07 * 21)
-    assert delays[60] == pytest.approx(3)  # densest right at the expected time
-    assert delays[120] == pytest.approx(3 + 0.07 * 60)
-    assert delays[600] == 30  # long-running jobs: back to the maximum
-    assert poll_delay(60, expected, min_s=2, max_s=30, callbacks=True) == pytest.approx(15)
-    # while the expected time is only the default guess, the longest wait still caps it
-    assert poll_delay(0, expected, min_s=2, max_s=30, learned=False) == 30
-
-
-def test_backoff_doubles_up_to_the_maximum() -> None:
-    assert [backoff_delay(n, min_s=2, max_s=30) for n in range(1, 7)] == [2, 4, 8, 16, 30, 30]
-
-
-def test_durations_are_learned_from_finished_jobs() -> None:
-    learned = Durations()
-    assert learned.expected_s(Mode.VOCAL) == 60.0
-    for seconds in (40, 44, 48):
-        learned.add(Mode.VOCAL, seconds)
-    assert learned.expected_s(Mode.VOCAL) == 44
-
-
-def test_the_request_rate_allows_n_per_second_window() -> None:
-    clock = FakeClock()
-    rate = RequestRate(3, clock)
-    assert [rate.try_take() for _ in range(4)] == [True, True, True, False]
-    for _ in range(3):
-        rate.release()
-    clock.advance(0.5)
-    assert not rate.try_take() and rate.wait_s() == pytest.approx(0.5)
-    clock.advance(0.5)
-    assert rate.try_take()
-
-
-def test_a_call_holds_its_place_until_a_window_after_its_reply() -> None:
-    clock = FakeClock()
-    rate = RequestRate(1, clock)
-    assert rate.try_take()
-    clock.advance(5)  # a slow reply: still in flight, so nothing else may go
-    assert not rate.try_take() and rate.wait_s() == 1.0
-    rate.release()
-    clock.advance(0.9)
-    assert not rate.try_take()
-    clock.advance(0.1)
-    assert rate.try_take()
-
-
-def test_slow_request_rates_space_single_requests() -> None:
-    clock = FakeClock()
-    rate = RequestRate(0.5, clock)
-    assert rate.try_take() and not rate.try_take()
-    rate.release()
-    clock.advance(2.0)
-    assert rate.try_take()
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.jobs import Mode
-from bot.policy import DEFAULT_EXPECTED_S, Durations, backoff_delay, poll_delay
+from bot.scheduler.policy import DEFAULT_EXPECTED_S, Durations, backoff_delay, poll_delay
 
 
 def delay(elapsed_s: float, *, callbacks: bool = False, learned: bool = True) -> float:
@@ -56,3 +56,29 @@ def test_durations_start_from_the_default_then_follow_the_median_of_recent_jobs(
     assert durations.learned(Mode.VOCAL)
     assert durations.expected_s(Mode.VOCAL) == 90.0  # the median of the last three kept
     assert durations.expected_s(Mode.INSTRUMENTAL) == DEFAULT_EXPECTED_S[Mode.INSTRUMENTAL]
+
+
+def test_poll_policy_waits_then_looks_densely_then_spreads_out() -> None:
+    expected = 60.0
+    delays = {t: poll_delay(t, expected, min_s=2, max_s=30) for t in (0, 30, 39, 60, 120, 600)}
+    assert delays[0] == pytest.approx(39)  # the first look at 65 % of the expected time
+    assert delays[30] == pytest.approx(9)  # ... which is at 39 s
+    assert delays[39] == pytest.approx(3 + 0.07 * 21)
+    assert delays[60] == pytest.approx(3)  # densest right at the expected time
+    assert delays[120] == pytest.approx(3 + 0.07 * 60)
+    assert delays[600] == 30  # long-running jobs: back to the maximum
+    assert poll_delay(60, expected, min_s=2, max_s=30, callbacks=True) == pytest.approx(15)
+    # while the expected time is only the default guess, the longest wait still caps it
+    assert poll_delay(0, expected, min_s=2, max_s=30, learned=False) == 30
+
+
+def test_backoff_doubles_up_to_the_maximum() -> None:
+    assert [backoff_delay(n, min_s=2, max_s=30) for n in range(1, 7)] == [2, 4, 8, 16, 30, 30]
+
+
+def test_durations_are_learned_from_finished_jobs() -> None:
+    learned = Durations()
+    assert learned.expected_s(Mode.VOCAL) == 60.0
+    for seconds in (40, 44, 48):
+        learned.add(Mode.VOCAL, seconds)
+    assert learned.expected_s(Mode.VOCAL) == 44

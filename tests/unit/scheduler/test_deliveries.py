@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery import Delivered, Deliveries
+from bot.delivery import Delivered
 from bot.jobs import Delivery, Job, JobState, Mode, Subscription
+from bot.scheduler.deliveries import Deliveries
 from bot.store import JobStore
 from tests._sandbox_fixtures import FakeClock
 

@@ -264,7 +264,7 @@ async def test_a_refusal_is_recorded_despite_one_store_error_and_told_once_in_th
     assert rig.recorder.calls == []  # told in the reply, not again
 
 
-async def test_a_refusal_the_store_cannot_record_is_told_once_by_delivery_not_twice(
+async def test_a_refusal_the_store_cannot_record_is_refunded_and_told_once_by_delivery(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_move = rig.engine.store.move
@@ -285,8 +285,12 @@ async def test_a_refusal_the_store_cannot_record_is_told_once_by_delivery_not_tw
     later = await rig.engine.service.submit(req(user=2))  # ends the dead job, then pays anew
     await rig.settle()
 
+    # The 402 proved nothing was made: the job ends failed and refunded, not interrupted with
+    # its estimate kept (it used to: the refusal was forgotten with the failed write).
     first = await rig.engine.store.get(1)
-    assert first is not None and first.state == JobState.INTERRUPTED
+    assert first is not None and first.state == JobState.FAILED
+    assert first.error == ApiError(402, "no credits").user_text
+    assert await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger WHERE job_id = 1") == 0
     assert later.outcome == Outcome.CREATED and later.job.id == 2
     [(_, subs)] = [c for c in rig.recorder.calls if c[0].id == 1]
     assert [s.user_id for s in subs] == [1]

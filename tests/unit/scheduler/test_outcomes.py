@@ -15,8 +15,8 @@ import bot.api.taskinfo
 from bot.api.taskinfo import Separation
 from bot.delivery import Delivered
 from bot.jobs import Delivery, Job, JobState, Subscription
-from bot.outcomes import NO_STEMS_TEXT, NOT_FOUND_TEXT
 from bot.sandbox import Fault
+from bot.scheduler.outcomes import NO_STEMS_TEXT, NOT_FOUND_TEXT
 from bot.web import WebServer
 from tests._rig import Rig, poll_times, state, submit
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from bot.api.taskinfo import NO_STEMS, Separation
 from bot.errors import ApiError
-from bot.jobs import Job, JobState, Mode, RemoteState
-from bot.pause import Pause
-from bot.policy import Durations, backoff_delay
+from bot.jobs import Job, JobState, RemoteState
+from bot.scheduler.pause import Pause
+from bot.scheduler.policy import Policy
+from bot.scheduler.queue import PollQueue, Tracked
 from bot.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -31,20 +31,6 @@ UNAUTHORIZED_PAUSE_S = 60.0
 SLOW_DOWN_PAUSE_S = 5.0
 
 
-@dataclass
-class Tracked:
-    job_id: int
-    remote_id: str
-    mode: Mode
-    submitted_at: float
-    deadline_at: float
-    polls: int = 0
-    failures: int = 0
-    unknown_logged: bool = False
-    first_404_at: float | None = None
-    empty_successes: int = 0
-
-
 class Outcomes:
     """Turns a status, an API error or a crash into the job's next step."""
 
@@ -53,17 +39,11 @@ class Outcomes:
         store: JobStore,
         clock: Callable[[], float],
         pause: Pause,
-        durations: Durations,
-        *,
-        schedule: Callable[[Tracked, float], None],
-        policy_delay: Callable[[Tracked], float],
-        forget: Callable[[int], None],
-        min_s: float,
-        max_s: float,
+        policy: Policy,
+        queue: PollQueue,
     ) -> None:
-        self._store, self._clock, self._pause, self._durations = store, clock, pause, durations
-        self._schedule, self._policy_delay, self._forget = schedule, policy_delay, forget
-        self._min_s, self._max_s = min_s, max_s
+        self._store, self._clock, self._pause = store, clock, pause
+        self._policy, self._queue = policy, queue
 
     async def on_status(self, tracked: Tracked, separation: Separation) -> None:
         tracked.failures, tracked.first_404_at = 0, None
@@ -82,7 +62,7 @@ class Outcomes:
                 tracked.unknown_logged = True
                 log.warning("job %d: unknown status %r; still polling",
                             tracked.job_id, separation.raw_status)
-            self._schedule(tracked, self._policy_delay(tracked))
+            self._queue.reschedule(tracked)
 
     async def _on_empty_success(self, tracked: Tracked) -> None:
         tracked.empty_successes += 1
@@ -91,8 +71,8 @@ class Outcomes:
             return
         log.warning("job %d: finished without readable stems; checking again (%d of %d)",
                     tracked.job_id, tracked.empty_successes, EMPTY_SUCCESS_REPOLLS)
-        delay = backoff_delay(tracked.empty_successes, min_s=self._min_s, max_s=self._max_s)
-        self._schedule(tracked, delay)
+        delay = self._policy.backoff(tracked.empty_successes)
+        self._queue.schedule(tracked, delay)
 
     async def on_api_error(self, tracked: Tracked, exc: ApiError) -> None:
         now = self._clock()
@@ -101,11 +81,11 @@ class Outcomes:
         elif exc.code == 401:
             wait = self._pause.start(UNAUTHORIZED_PAUSE_S, "the API rejected the API key; "
                                      "check CRUN_API_KEY", level=logging.ERROR)
-            self._schedule(tracked, min(wait, tracked.deadline_at - now))
+            self._queue.schedule(tracked, min(wait, tracked.deadline_at - now))
         elif exc.pauses_all:
             wait = self._pause.start(exc.retry_after_s or SLOW_DOWN_PAUSE_S,
                                      f"the API asked us to slow down (code {exc.code})")
-            self._schedule(tracked, min(wait, tracked.deadline_at - now))
+            self._queue.schedule(tracked, min(wait, tracked.deadline_at - now))
         elif exc.code == 404:
             await self._on_not_found(tracked, now)
         else:
@@ -127,10 +107,10 @@ class Outcomes:
             await self.finish(tracked, JobState.TIMED_OUT, error=TIMED_OUT_TEXT)
             return
         tracked.failures += 1
-        delay = backoff_delay(tracked.failures, min_s=self._min_s, max_s=self._max_s)
+        delay = self._policy.backoff(tracked.failures)
         delay = min(delay, tracked.deadline_at - now)
         log.info("job %d: status check failed (%s); next in %.1f s", tracked.job_id, what, delay)
-        self._schedule(tracked, delay)
+        self._queue.schedule(tracked, delay)
 
     async def finish(self, tracked: Tracked, state: JobState, **changes: Any) -> None:
         """Move the job, then forget it. A store error keeps it tracked and tries again."""
@@ -144,15 +124,15 @@ class Outcomes:
                 job = None
         except Exception:
             tracked.failures += 1
-            delay = backoff_delay(tracked.failures, min_s=self._min_s, max_s=self._max_s)
+            delay = self._policy.backoff(tracked.failures)
             log.exception("job %d: could not record that it is %s; trying again in %.0f s",
                           tracked.job_id, state.value, delay)
-            self._schedule(tracked, delay)
+            self._queue.schedule(tracked, delay)
             return
-        self._forget(tracked.job_id)
+        self._queue.forget(tracked.job_id)
         if job is not None:
             await self._settle(job, state)
 
     async def _settle(self, job: Job, state: JobState) -> None:
         if state == JobState.SUCCEEDED and job.duration_s is not None:
-            self._durations.add(job.mode, job.duration_s)
+            self._policy.durations.add(job.mode, job.duration_s)

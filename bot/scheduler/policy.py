@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
+from collections.abc import Callable
 
 from bot.jobs import Mode
+from bot.scheduler.settings import SchedulerSettings
 
 # Until jobs have finished here, assume what peers report: about a minute for 2 stems.
 DEFAULT_EXPECTED_S = {Mode.VOCAL: 60.0, Mode.INSTRUMENTAL: 120.0}
@@ -61,3 +63,28 @@ class Durations:
     def expected_s(self, mode: Mode) -> float:
         seen = self._seen[mode]
         return statistics.median(seen) if seen else DEFAULT_EXPECTED_S[mode]
+
+
+class Policy:
+    """The settings' policy (or the adaptive one) fed with what this process has learned."""
+
+    def __init__(self, settings: SchedulerSettings, clock: Callable[[], float]) -> None:
+        self._settings, self._clock = settings, clock
+        self.durations = Durations()
+
+    def delay(self, mode: Mode, submitted_at: float) -> float:
+        """Seconds from now to the next check of a job of `mode` submitted at `submitted_at`."""
+        elapsed = self._clock() - submitted_at
+        expected = self.durations.expected_s(mode)
+        settings = self._settings
+        if settings.policy is not None:
+            return settings.policy(elapsed, expected)
+        return poll_delay(
+            elapsed, expected, min_s=settings.min_interval_s, max_s=settings.max_interval_s,
+            callbacks=settings.callbacks, learned=self.durations.learned(mode),
+        )
+
+    def backoff(self, failures: int) -> float:
+        """After `failures` failed checks in a row: the back-off within the poll intervals."""
+        settings = self._settings
+        return backoff_delay(failures, min_s=settings.min_interval_s, max_s=settings.max_interval_s)

@@ -1,0 +1,219 @@
+"""Submission: validate, check the source for free, dedupe, record, then CreateTask exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
+
+from bot.api import MusicTask, Song, StemApi
+from bot.errors import ApiError, UserError
+from bot.jobs import Delivery, Job, JobState, Mode, RemoteState
+from bot.rate import RequestRate
+from bot.rules import check_access, check_spending
+from bot.service.create import Creator
+from bot.service.ids import describe_songs
+from bot.service.locks import SongLocks
+from bot.service.request import Limits, Outcome, Request, Submission
+from bot.service_jobs import FollowUp, Unsettled, Viewer
+from bot.songs import SongSource
+from bot.store import Admit, Cancelled, JobStore
+
+log = logging.getLogger(__name__)
+
+# What a separation is expected to cost until the API says (peer resellers' prices).
+ESTIMATED_CREDITS = {Mode.VOCAL: 1.0, Mode.INSTRUMENTAL: 5.0}
+
+Track = Callable[[Job], None]
+ESTIMATE_TIMEOUT_S = 2.0  # a quote is asked before the confirmation prompt
+
+
+class SubmitService:
+    """Turns a request into at most one paid CreateTask and a durable job."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        api: StemApi,
+        *,
+        result_ttl_s: float,
+        deadline_s: float,
+        track: Track,
+        forget: Callable[[int], None] = lambda job_id: None,
+        callback_url: Callable[[str], str | None] = lambda token: None,
+        clock: Callable[[], float] = time.time,
+        songs: SongSource | None = None,
+        rate: RequestRate | None = None,
+    ) -> None:
+        self._songs = songs or api  # the cached, rate-limited song lists (bot/songs.py)
+        self._clock = clock
+        self._store = store
+        self._api = api
+        self._result_ttl_s = result_ttl_s
+        self._deadline_s = deadline_s
+        self._forget = forget
+        self._locks = SongLocks()
+        self._rate = rate  # user-triggered calls take a place in it, ahead of polls
+        # Jobs whose CreateTask is in flight in this process (any other `submitting` job is
+        # dead: nobody may join it), and answers the file could not be made to say.
+        unsettled = Unsettled()
+        self.jobs = FollowUp(store, api, deadline_s=deadline_s, track=track, clock=clock,
+                             unsettled=unsettled)
+        self._creator = Creator(store, api, self.jobs, unsettled, track=track,
+                                callback_url=callback_url)
+
+    async def check_source(self, music_task_id: str, song_id: str) -> tuple[MusicTask, Song]:
+        """Free TaskInfo: the music task exists, is a finished Suno task, and holds the song.
+
+        Where the song list can't be read, the song check is left to the API: its 422 proves
+        nothing was made. A look-up that can't read the list never refuses on its own.
+        """
+        try:
+            task = await self._songs.music_task(music_task_id)
+        except ApiError as exc:
+            if exc.code in (404, 422):
+                raise UserError(
+                    f"No music task `{music_task_id}` was found on this account."
+                ) from exc
+            raise
+        if task.provider and task.provider.lower() != "suno":
+            raise UserError(f"Task `{music_task_id}` is not a Suno music task.")
+        if task.state in (RemoteState.PENDING, RemoteState.RUNNING, RemoteState.UNKNOWN):
+            raise UserError(f"Music task `{music_task_id}` hasn't finished yet; try again soon.")
+        if task.state == RemoteState.FAILED:
+            raise UserError(f"Music task `{music_task_id}` failed, so it has no songs to split.")
+        song = task.song(song_id)
+        if song is None and not task.songs_readable:
+            return task, Song(song_id, "", None, None, None)  # no title known: shown by its id
+        if song is None:
+            raise UserError(
+                f"Song `{song_id}` is not in task `{music_task_id}`. "
+                f"It holds: {describe_songs(task)}."
+            )
+        return task, song
+
+    async def submit(self, request: Request, *, limits: Limits | None = None) -> Submission:
+        key = (request.music_task_id, request.song_id, request.mode)
+        async with self._locks.hold(key):
+            return await self._submit(request, request.music_task_id, request.song_id, limits)
+
+    async def join_or_reuse(self, request: Request) -> Submission | None:
+        """Join a running job for the same song, or reuse a finished result: free, so no
+        confirmation is needed. None: the request would pay (nothing was recorded)."""
+        key = (request.music_task_id, request.song_id, request.mode)
+        if self._locks.busy(key):
+            # This runs before the first response: never wait behind a submission that may
+            # wait up to the API timeout. The submit that follows joins it, under the lock.
+            return None
+        async with self._locks.hold(key):
+            return await self._join_or_reuse(request, request.music_task_id, request.song_id)
+
+    async def check_limits(
+        self, request: Request, limits: Limits, cost: float | None = None
+    ) -> None:
+        """Raise UserError when the member may not ask (role, mode, cooldown, open jobs, daily
+        limit) or, given a cost, when it would break the server's budget."""
+        now = self._clock()
+        usage = await self._store.usage(
+            request.guild_id or 0, request.user_id or 0, limits.rules, now
+        )
+        check_access(limits.rules, limits.member, request.mode, now, usage)
+        if cost is not None:
+            check_spending(limits.rules, usage, cost, now)
+
+    async def estimate(self, request: Request, timeout_s: float = ESTIMATE_TIMEOUT_S) -> float:
+        """What the request would cost: the API's quote, or our estimate when it has none."""
+        try:
+            quoted = await asyncio.wait_for(self._quote(request), timeout_s)
+        except (ApiError, TimeoutError):
+            quoted = None
+        return quoted if quoted is not None else ESTIMATED_CREDITS[request.mode]
+
+    async def _quote(self, request: Request) -> float | None:
+        async with self._slot():
+            return await self._api.estimate_credits(
+                request.music_task_id, request.song_id, request.mode
+            )
+
+    async def balance(self) -> float:
+        """The API account's credit balance (shared by every server)."""
+        async with self._slot():
+            return await self._api.balance()
+
+    def _slot(self) -> AbstractAsyncContextManager[None]:
+        """A place in the request rate, ahead of polls (none without a rate: tests, CLI)."""
+        return self._rate.slot() if self._rate is not None else nullcontext()
+
+    async def cancel(self, job: Job, viewer: Viewer) -> Cancelled:
+        """Stop the viewer's pings, and the polling once nobody waits. UserError when there
+        is nothing to stop: the job is being submitted right now, or already ended."""
+        done = await self.jobs.cancel(job, viewer)
+        if done.ended:
+            self._forget(job.id)
+            return done
+        if done.job.state == JobState.SUBMITTING:
+            raise UserError(f"Job `#{job.id}` is being submitted right now; try again shortly.")
+        if not done.job.is_open:
+            raise UserError(f"Job `#{job.id}` has already ended.")
+        return done
+
+    async def _submit(
+        self, request: Request, music_task_id: str, song_id: str, limits: Limits | None
+    ) -> Submission:
+        shared = await self._join_or_reuse(request, music_task_id, song_id)
+        if shared is not None:
+            return shared
+        _, song = await self.check_source(music_task_id, song_id)
+        estimate = ESTIMATED_CREDITS[request.mode]
+        token = secrets.token_urlsafe(24)
+        job = await self._store.create_job(
+            music_task_id=music_task_id,
+            song_id=song_id,
+            mode=request.mode,
+            song_title=song.title,
+            guild_id=request.guild_id,
+            channel_id=request.channel_id,
+            requester_id=request.user_id,
+            callback_token=token,
+            estimated_credits=estimate,
+            admit=None if limits is None else self._admit(request, limits, estimate),
+        )
+        return Submission(await self._creator.create(job, token), Outcome.CREATED)
+
+    def _admit(self, request: Request, limits: Limits, cost: float) -> Admit:
+        """Re-read usage inside the recording transaction and refuse there, or let it pay."""
+
+        async def admit() -> None:
+            await self.check_limits(request, limits, cost)
+
+        return admit
+
+    async def _join_or_reuse(
+        self, request: Request, music_task_id: str, song_id: str
+    ) -> Submission | None:
+        running = await self._store.find_open(music_task_id, song_id, request.mode)
+        if running is not None and running.state == JobState.SUBMITTING:
+            # We hold this song's lock, so its submission is not in flight: it crashed.
+            running = await self.jobs.settle_dead(running)
+        if running is not None and running.is_open:
+            await self._subscribe(running, request, Delivery.WAITING)
+            return Submission(running, Outcome.JOINED)
+        done = await self._store.find_reusable(
+            music_task_id, song_id, request.mode, max_age_s=self._result_ttl_s
+        )
+        if done is not None:
+            await self._subscribe(done, request, Delivery.SHOWN)
+            return Submission(done, Outcome.REUSED)
+        return None
+
+    async def _subscribe(self, job: Job, request: Request, delivery: Delivery) -> None:
+        await self._store.subscribe(
+            job,
+            user_id=request.user_id,
+            guild_id=request.guild_id,
+            channel_id=request.channel_id,
+            delivery=delivery,
+        )
