@@ -12,6 +12,7 @@ from pathlib import Path
 from bench._rig import percentile, seed_running
 from bench.common import QUICK, Figure, table
 from bot.rules import GuildRules
+from tests._sqlite import sqlite
 from tests.bot_world import SLOW_S, World, bot_world
 from tests.standin import Interaction
 
@@ -22,7 +23,7 @@ BENCH_TASK = "bench-ack-task"
 async def _load(world: World, tracked: int, songs: int) -> None:
     """`tracked` other jobs running at the sandbox for an hour, under the scheduler's eye."""
     engine = world.bot.engine
-    jobs = await seed_running(engine.store, world.sandbox, tracked, finish_in_s=SLOW_S)
+    jobs = await seed_running(sqlite(engine.store), world.sandbox, tracked, finish_in_s=SLOW_S)
     for job in jobs:
         engine.scheduler.track(job)
     for task, song in map(_song, range(songs)):

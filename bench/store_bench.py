@@ -16,6 +16,7 @@ from bot.jobs import Job, JobState, Mode, Stem
 from bot.sandbox import serve
 from bot.store import JobStore
 from tests._settings import make_settings
+from tests._sqlite import sqlite
 
 TASK = "bench-store-task"
 STEMS = (Stem("vocal_url", "Vocals", "http://127.0.0.1/files/x/vocal.mp3"),
@@ -79,13 +80,13 @@ async def _busy(path: Path, tracked: int, busy_s: float) -> tuple[list[float], f
                                  crun_timeout_s=10.0)
         engine = await Engine.open(settings, deliverer)
         try:
-            await seed_running(engine.store, sandbox, tracked, finish_in_s=3600)
+            await seed_running(sqlite(engine.store), sandbox, tracked, finish_in_s=3600)
             rng, now = random.Random(7), sandbox.clock()
             for sep in sandbox.separations.values():
                 sep.finish_at = now + rng.uniform(0.5, 8.0)
             await engine.start()
             await asyncio.sleep(1.0)  # the scheduler gets going
-            cycles, calls = Lifecycles(engine.store, "busy"), len(sandbox.arrivals)
+            cycles, calls = Lifecycles(sqlite(engine.store), "busy"), len(sandbox.arrivals)
             started = time.perf_counter()
             while time.perf_counter() - started < busy_s:
                 await cycles.one()

@@ -18,7 +18,7 @@ from bot.metrics import Metrics
 from bot.scheduler import PollPolicy, Scheduler, SchedulerSettings
 from bot.service import SubmitService
 from bot.songs import Cooldown, SongCache
-from bot.store import JobStore, open_store
+from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class Engine:
         self,
         settings: Settings,
         session: aiohttp.ClientSession,
-        store: JobStore,
+        store: Store,
         events: JobEvents,
         deliver: Deliver | None,
         clock: Callable[[], float],
@@ -87,8 +87,6 @@ class Engine:
             songs=self.songs,
             result_ttl_s=self.settings.result_ttl_s,
             deadline_s=self.settings.job_deadline_s,
-            track=self.scheduler.track,
-            forget=self.scheduler.forget,
             callback_url=self.callback_url,
             clock=self.clock,
             rate=self.rate,

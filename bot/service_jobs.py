@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from bot.api import StemApi
 from bot.errors import ApiError, UserError
 from bot.jobs import Delivery, Job, JobState, RemoteState
-from bot.store import Cancelled, JobStore, StoreError
+from bot.store import Cancelled, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +47,15 @@ class FollowUp:
 
     def __init__(
         self,
-        store: JobStore,
+        store: Store,
         api: StemApi,
         *,
         deadline_s: float,
-        track: Callable[[Job], None],
         unsettled: Unsettled,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store, self._api, self._deadline_s = store, api, deadline_s
-        self._track, self._unsettled, self._clock = track, unsettled, clock
+        self._unsettled, self._clock = unsettled, clock
 
     async def reread(self, job_id: int) -> Job | None:
         try:
@@ -132,7 +131,6 @@ class FollowUp:
         try:
             if remote_id is not None:
                 moved = await self.run(job, remote_id)
-                self._track(moved)
             elif refusal is not None:
                 moved = await self._store.move(job, JobState.FAILED, error=refusal, refund=True)
             else:
@@ -216,12 +214,11 @@ class FollowUp:
             return False
         now = self._clock()
         try:
-            adopted = await self._store.move(
+            await self._store.move(
                 job, JobState.RUNNING, remote_id=hint, submitted_at=now,
                 deadline_at=now + self._deadline_s, error=None,
             )
         except StoreError:
             return False  # adopted meanwhile, or the id belongs to another job
         log.info("job %d: adopted remote_id %s from a callback", job.id, hint)
-        self._track(adopted)
         return True

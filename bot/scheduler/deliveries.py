@@ -11,7 +11,7 @@ from bot.delivery import Deliver, Delivered
 from bot.durable import write_durably
 from bot.jobs import Delivery, Subscription
 from bot.scheduler.policy import backoff_delay
-from bot.store import JobStore
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ class Deliveries:
 
     def __init__(
         self,
-        store: JobStore,
+        store: Store,
         deliver: Deliver | None,
         clock: Callable[[], float],
         *,

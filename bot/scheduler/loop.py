@@ -21,7 +21,7 @@ from bot.scheduler.policy import Policy
 from bot.scheduler.purge import Purge
 from bot.scheduler.queue import PollQueue, Tracked
 from bot.scheduler.settings import SchedulerSettings
-from bot.store import JobStore
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class Scheduler:
 
     def __init__(
         self,
-        store: JobStore,
+        store: Store,
         api: StemApi,
         deliver: Deliver | None,
         settings: SchedulerSettings,
@@ -105,8 +105,12 @@ class Scheduler:
     # --- deliveries' door -----------------------------------------------------------------
 
     def on_moved(self, job: Job) -> None:
-        """A job changed state: an ended one has deliveries due now."""
-        if job.state.is_terminal:
+        """A job changed state (published by the store after the commit). A job that starts
+        running is polled from now on; an ended one is polled no more and has deliveries due."""
+        if job.state == JobState.RUNNING:
+            self.track(job)
+        elif job.state.is_terminal:
+            self.forget(job.id)
             self._deliveries.check_soon()
             self._wakeup.set()
 

@@ -16,7 +16,7 @@ from bot.jobs import Job, JobState, RemoteState
 from bot.scheduler.pause import Pause
 from bot.scheduler.policy import Policy
 from bot.scheduler.queue import PollQueue, Tracked
-from bot.store import JobStore
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class Outcomes:
 
     def __init__(
         self,
-        store: JobStore,
+        store: Store,
         clock: Callable[[], float],
         pause: Pause,
         policy: Policy,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.store import JobStore
+from bot.store import Store
 
 PURGE_EVERY_S = 24 * 3600.0
 
@@ -10,7 +10,7 @@ PURGE_EVERY_S = 24 * 3600.0
 class Purge:
     """Runs inside the one loop; the first pass after a start purges at once."""
 
-    def __init__(self, store: JobStore, retention_s: float | None) -> None:
+    def __init__(self, store: Store, retention_s: float | None) -> None:
         self._store, self._retention_s = store, retention_s
         self._next_at = 0.0
 

@@ -10,7 +10,7 @@ from bot.durable import write_durably
 from bot.errors import BAD_REPLY, ApiError, UnconfirmedSubmission
 from bot.jobs import Job, JobState
 from bot.service_jobs import FollowUp, Unsettled
-from bot.store import JobStore
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -20,16 +20,15 @@ class Creator:
 
     def __init__(
         self,
-        store: JobStore,
+        store: Store,
         api: StemApi,
         jobs: FollowUp,
         unsettled: Unsettled,
         *,
-        track: Callable[[Job], None],
         callback_url: Callable[[str], str | None],
     ) -> None:
         self._store, self._api, self._jobs, self._unsettled = store, api, jobs, unsettled
-        self._track, self._callback_url = track, callback_url
+        self._callback_url = callback_url
 
     async def create(self, job: Job, token: str) -> Job:
         """Sent once; whatever happens, never sent again for this job."""
@@ -114,5 +113,4 @@ class Creator:
         except Exception:
             self._unsettled.stranded[job.id] = remote_id  # the next request for it revives it
             raise
-        self._track(running)
-        return running
+        return running  # the scheduler tracks it when the move is published

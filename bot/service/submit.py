@@ -20,14 +20,13 @@ from bot.service.locks import SongLocks
 from bot.service.request import Limits, Outcome, Request, Submission
 from bot.service_jobs import FollowUp, Unsettled, Viewer
 from bot.songs import SongSource
-from bot.store import Admit, Cancelled, JobStore
+from bot.store import Admit, Cancelled, Store
 
 log = logging.getLogger(__name__)
 
 # What a separation is expected to cost until the API says (peer resellers' prices).
 ESTIMATED_CREDITS = {Mode.VOCAL: 1.0, Mode.INSTRUMENTAL: 5.0}
 
-Track = Callable[[Job], None]
 ESTIMATE_TIMEOUT_S = 2.0  # a quote is asked before the confirmation prompt
 
 
@@ -36,13 +35,11 @@ class SubmitService:
 
     def __init__(
         self,
-        store: JobStore,
+        store: Store,
         api: StemApi,
         *,
         result_ttl_s: float,
         deadline_s: float,
-        track: Track,
-        forget: Callable[[int], None] = lambda job_id: None,
         callback_url: Callable[[str], str | None] = lambda token: None,
         clock: Callable[[], float] = time.time,
         songs: SongSource | None = None,
@@ -54,15 +51,14 @@ class SubmitService:
         self._api = api
         self._result_ttl_s = result_ttl_s
         self._deadline_s = deadline_s
-        self._forget = forget
         self._locks = SongLocks()
         self._rate = rate  # user-triggered calls take a place in it, ahead of polls
         # Jobs whose CreateTask is in flight in this process (any other `submitting` job is
         # dead: nobody may join it), and answers the file could not be made to say.
         unsettled = Unsettled()
-        self.jobs = FollowUp(store, api, deadline_s=deadline_s, track=track, clock=clock,
+        self.jobs = FollowUp(store, api, deadline_s=deadline_s, clock=clock,
                              unsettled=unsettled)
-        self._creator = Creator(store, api, self.jobs, unsettled, track=track,
+        self._creator = Creator(store, api, self.jobs, unsettled,
                                 callback_url=callback_url)
 
     async def check_source(self, music_task_id: str, song_id: str) -> tuple[MusicTask, Song]:
@@ -152,7 +148,6 @@ class SubmitService:
         is nothing to stop: the job is being submitted right now, or already ended."""
         done = await self.jobs.cancel(job, viewer)
         if done.ended:
-            self._forget(job.id)
             return done
         if done.job.state == JobState.SUBMITTING:
             raise UserError(f"Job `#{job.id}` is being submitted right now; try again shortly.")

@@ -20,7 +20,7 @@ __all__ = [
 async def open_store(
     settings: Settings, *, clock: Callable[[], float] = time.time, exclusive: bool = True,
     published: Published | None = None,
-) -> JobStore:
+) -> Store:
     """The backend the settings name (today always SQLite at DATABASE_PATH), opened and migrated.
     `exclusive`: this process is the bot on it (operator commands that only read pass False)."""
     return await JobStore.open(

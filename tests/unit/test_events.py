@@ -64,3 +64,25 @@ async def test_the_engine_subscribes_the_scheduler_and_hands_the_store_its_moves
     assert watcher not in rig.engine.events.moved.subscribers
     assert await state(rig, job_id) == JobState.SUCCEEDED
     assert rig.recorder.delivered_job_ids() == [job_id]  # the scheduler heard the ending
+
+
+async def test_the_scheduler_tracks_a_job_from_its_published_move_and_lets_go_at_its_end(
+    rig: Rig,
+) -> None:
+    """Nobody hands the scheduler a job by hand: the move to running, published by the store,
+    is what starts its polling, and the move to an end is what stops it."""
+    job_id = await submit(rig)
+    assert job_id in rig.engine.scheduler.tracked_ids()
+
+    await rig.advance(120, step=5)
+
+    assert await state(rig, job_id) == JobState.SUCCEEDED
+    assert job_id not in rig.engine.scheduler.tracked_ids()
+
+
+async def test_a_job_nobody_publishes_is_not_polled(rig: Rig) -> None:
+    rig.engine.events.moved.unsubscribe(rig.engine.scheduler.on_moved)
+    job_id = await submit(rig)
+
+    assert job_id not in rig.engine.scheduler.tracked_ids()
+    assert await state(rig, job_id) == JobState.RUNNING
