@@ -55,6 +55,7 @@ class Settings:
     crun_model: str = "suno/vocal-separatio"
     crun_timeout_s: float = 15.0
     database_path: Path = Path("data/stembot.sqlite3")
+    database_url: Secret | None = None  # postgresql://…: PostgreSQL instead of DATABASE_PATH
     poll_min_interval_s: float = 2.0
     poll_max_interval_s: float = 30.0
     api_requests_per_s: float = 5.0
@@ -96,6 +97,12 @@ def _http_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _postgres_url(raw: str) -> str:
+    if not raw.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must start with postgresql://")
+    return raw
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if raw.lower() not in allowed:
@@ -112,6 +119,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "crun_model": str,
     "crun_timeout_s": _positive_float,
     "database_path": Path,
+    "database_url": lambda raw: Secret(_postgres_url(raw)),
     "poll_min_interval_s": _positive_float,
     "poll_max_interval_s": _positive_float,
     "api_requests_per_s": _positive_float,
@@ -126,6 +134,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "retention_days": _positive_int,
 }
 
+HIDDEN = ("DISCORD_TOKEN", "CRUN_API_KEY", "DATABASE_URL")  # never echoed in an error
 SETTING_NAMES = tuple(f.name.upper() for f in fields(Settings))
 
 
@@ -151,7 +160,7 @@ def load_settings(env: Mapping[str, str], *, require: tuple[str, ...] = ()) -> S
         try:
             values[name.lower()] = _PARSERS[name.lower()](raw)
         except ValueError as exc:
-            shown = "(hidden)" if name in ("DISCORD_TOKEN", "CRUN_API_KEY") else repr(raw)
+            shown = "(hidden)" if name in HIDDEN else repr(raw)
             problems.append(f"{name}={shown}: {_reason(exc)}")
     settings = Settings(**values)
     if settings.poll_min_interval_s > settings.poll_max_interval_s:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.jobs import Delivery, Job, Subscription
 from bot.policy import backoff_delay
-from bot.store import JobStore
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class Deliveries:
 
     def __init__(
         self,
-        store: JobStore,
+        store: Store,
         deliver: Deliver | None,
         clock: Callable[[], float],
         *,

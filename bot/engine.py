@@ -18,7 +18,7 @@ from bot.metrics import Metrics
 from bot.scheduler import PollPolicy, Scheduler
 from bot.service import SubmitService
 from bot.songs import Cooldown, SongCache
-from bot.store import JobStore, open_store
+from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class Engine:
         self,
         settings: Settings,
         session: aiohttp.ClientSession,
-        store: JobStore,
+        store: Store,
         events: JobEvents,
         deliver: Deliver | None,
         clock: Callable[[], float],

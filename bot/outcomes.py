@@ -16,7 +16,7 @@ from bot.errors import ApiError
 from bot.jobs import Job, JobState, Mode, RemoteState
 from bot.pause import Pause
 from bot.policy import Durations, backoff_delay
-from bot.store import JobStore
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Outcomes:
 
     def __init__(
         self,
-        store: JobStore,
+        store: Store,
         clock: Callable[[], float],
         pause: Pause,
         durations: Durations,

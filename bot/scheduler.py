@@ -21,7 +21,7 @@ from bot.outcomes import TIMED_OUT_TEXT, Outcomes, Tracked
 from bot.pause import Pause
 from bot.policy import Durations, poll_delay
 from bot.rate import RequestRate
-from bot.store import JobStore
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Scheduler:
 
     def __init__(
         self,
-        store: JobStore,
+        store: Store,
         api: StemApi,
         deliver: Deliver | None,
         *,

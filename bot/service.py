@@ -17,7 +17,7 @@ from bot.jobs import Delivery, Job, JobState, Mode, RemoteState
 from bot.rules import GuildRules, Member, check_access, check_spending
 from bot.service_jobs import FollowUp, SongLocks, Viewer
 from bot.songs import SongSource
-from bot.store import Admit, Cancelled, JobStore
+from bot.store import Admit, Cancelled, Store
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class SubmitService:
 
     def __init__(
         self,
-        store: JobStore,
+        store: Store,
         api: StemApi,
         *,
         result_ttl_s: float,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from bot.api import StemApi
 from bot.errors import ApiError, UserError
 from bot.jobs import Delivery, Job, JobState, RemoteState
-from bot.store import Cancelled, JobStore, StoreError
+from bot.store import Cancelled, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class FollowUp:
 
     def __init__(
         self,
-        store: JobStore,
+        store: Store,
         api: StemApi,
         *,
         deadline_s: float,

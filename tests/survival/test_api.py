@@ -18,6 +18,7 @@ from bot.service import Request
 from tests._rig import Recorder, Rig
 from tests._sandbox_fixtures import KEY, FakeClock
 from tests._settings import make_settings
+from tests._sqlite import sqlite
 from tests.survival._campaign import CampaignReport, guarantee_mix, report, size
 from tests.survival._sandbox import WatchedSandbox, worst_window
 
@@ -174,7 +175,7 @@ async def test_a_failed_create_task_reaches_its_requester_as_a_clear_message_onc
             for _, text in CREATE_FAULTS
         ]
         assert rig.recorder.calls == []  # told in the command's reply, not told again later
-        charged = await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger")
+        charged = await sqlite(rig.engine.store).scalar("SELECT COUNT(*) FROM ledger")
         assert charged == 4  # only the unconfirmed ones stay on the books
 
 

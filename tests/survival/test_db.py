@@ -23,6 +23,7 @@ from bot.store import JobStore, StoreError
 from bot.tree import GENERIC_ERROR
 from tests._rig import Recorder
 from tests._settings import make_settings
+from tests._sqlite import sqlite
 from tests.bot_world import bot_world
 from tests.standin import Interaction, Message
 from tests.survival._campaign import CampaignReport, report, size
@@ -88,7 +89,7 @@ async def test_many_commands_at_once_with_the_scheduler_busy_never_see_a_locked_
             [sub] = await world.subscriptions(job.id)
             assert sub.delivery == Delivery.CHANNEL
             assert sum(f"`#{job.id}`" in t for t in posted) == 1
-        assert await world.bot.engine.store.scalar("PRAGMA integrity_check") == "ok"
+        assert await sqlite(world.bot.engine.store).scalar("PRAGMA integrity_check") == "ok"
         assert world.standin.errors == []
         assert not [m.text for m in world.standin.messages if "locked" in m.text]
     logged = [r for r in caplog.records if "locked" in r.getMessage() or r.levelno >= logging.ERROR]

@@ -26,6 +26,7 @@ from bot.store import GuildStore
 from tests._rig import DURATIONS_S
 from tests._sandbox_fixtures import START, FakeClock
 from tests._settings import make_settings
+from tests._sqlite import sqlite
 from tests.survival import _lifecycle_checks as checks
 from tests.survival._campaign import CampaignReport, report, size
 from tests.survival._lifecycle_answers import CREATE, DISCORD_ANSWERS, TASK_INFO
@@ -96,7 +97,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             if first:
                 for guild_id, rules in RULES.items():
                     await self.guilds.save_rules(guild_id, rules)
-            self.faults.install(self.engine.store)
+            self.faults.install(sqlite(self.engine.store))
             try:
                 await self.engine.scheduler.resume()
                 return

@@ -9,6 +9,7 @@ from bot.jobs import Delivery, JobState, Mode
 from bot.sandbox import Fault
 from bot.service import Outcome, Request, clean_song_id
 from tests._rig import Rig
+from tests._sqlite import sqlite
 
 SONG = "demo-song-1"
 TASK = "demo-music-task"
@@ -120,7 +121,7 @@ async def test_a_refused_create_task_is_reported_and_never_resent(rig: Rig) -> N
     [job] = [j for j in [await rig.engine.store.get(1)] if j]
     assert job.state == JobState.FAILED and "out of credits" in (job.error or "")
     assert rig.recorder.calls == []  # the requester read it in the reply already
-    assert await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger") == 0
+    assert await sqlite(rig.engine.store).scalar("SELECT COUNT(*) FROM ledger") == 0
 
 
 @pytest.mark.parametrize("code", [500, 501, 502, 503, 504, 522, 999])
@@ -134,7 +135,7 @@ async def test_an_ambiguous_create_task_error_is_unconfirmed_and_keeps_the_charg
     await rig.settle()
 
     assert rig.sandbox.calls["CreateTask"] == 1
-    assert await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger") == 1
+    assert await sqlite(rig.engine.store).scalar("SELECT COUNT(*) FROM ledger") == 1
 
 
 async def test_an_unanswered_create_task_says_it_may_have_been_charged(rig: Rig) -> None:
@@ -148,7 +149,7 @@ async def test_an_unanswered_create_task_says_it_may_have_been_charged(rig: Rig)
     assert job is not None and job.state == JobState.INTERRUPTED
     assert "may or may not have started" in (job.error or "")
     assert rig.sandbox.calls["CreateTask"] <= 1
-    assert await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger") == 1
+    assert await sqlite(rig.engine.store).scalar("SELECT COUNT(*) FROM ledger") == 1
 
 
 async def test_the_free_look_up_never_waits_behind_a_submission_of_the_same_song(

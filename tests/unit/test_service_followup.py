@@ -20,11 +20,12 @@ from bot.jobs import Delivery, Job, JobState, Mode, Subscription
 from bot.sandbox import Fault, Sandbox, serve
 from bot.service import Outcome, Request
 from bot.service_jobs import Viewer
-from bot.store import JobStore
+from bot.store import Store
 from bot.web import WebServer
 from tests._rig import Rig
 from tests._sandbox_fixtures import free_port
 from tests._settings import make_settings
+from tests._sqlite import sqlite
 
 TASK, SONG = "demo-music-task", "demo-song-1"
 
@@ -33,7 +34,7 @@ def req(user: int, guild: int = 10) -> Request:
     return Request(TASK, SONG, Mode.VOCAL, guild_id=guild, channel_id=20, user_id=user)
 
 
-async def deliveries(store: JobStore, job_id: int) -> dict[int | None, Delivery]:
+async def deliveries(store: Store, job_id: int) -> dict[int | None, Delivery]:
     return {s.user_id: s.delivery for s in await store.subscriptions(job_id)}
 
 
@@ -105,7 +106,7 @@ async def test_a_callback_naming_an_unconfirmed_submission_adopts_and_delivers_i
 
     assert (job.id, job.state, job.remote_id) == (1, JobState.SUCCEEDED, remote_id)
     assert job.stems and [s.user_id for s in subs] == [3]  # the requester gets the result
-    assert await site.engine.store.scalar("SELECT COUNT(*) FROM ledger") == 1
+    assert await sqlite(site.engine.store).scalar("SELECT COUNT(*) FROM ledger") == 1
 
 
 async def test_a_callback_body_is_only_a_hint_that_task_info_must_confirm(site: Site) -> None:
@@ -150,7 +151,7 @@ async def test_a_crash_reading_the_create_task_answer_keeps_the_charge_and_ends_
     assert first is not None and first.state == JobState.INTERRUPTED
     assert "may or may not have started" in (first.error or "")
     assert later.outcome == Outcome.CREATED and later.job.id == 2  # not joined to a dead job
-    assert await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger") == 2
+    assert await sqlite(rig.engine.store).scalar("SELECT COUNT(*) FROM ledger") == 2
 
 
 async def test_a_store_error_after_create_task_leaves_a_job_the_next_request_revives(
@@ -260,7 +261,7 @@ async def test_a_refusal_is_recorded_despite_one_store_error_and_told_once_in_th
     job = await rig.engine.store.get(1)
     assert job is not None and job.state == JobState.FAILED
     assert await deliveries(rig.engine.store, 1) == {1: Delivery.SHOWN}
-    assert await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger") == 0  # refunded
+    assert await sqlite(rig.engine.store).scalar("SELECT COUNT(*) FROM ledger") == 0  # refunded
     assert rig.recorder.calls == []  # told in the reply, not again
 
 

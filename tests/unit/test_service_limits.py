@@ -12,6 +12,7 @@ from bot.rules import GuildRules, Member
 from bot.sandbox import Fault
 from bot.service import Limits, Outcome, Request, Submission
 from tests._rig import Rig
+from tests._sqlite import sqlite
 
 TASK = "demo-music-task"
 SONGS = ("demo-song-1", "demo-song-2")
@@ -45,7 +46,7 @@ async def test_two_members_at_once_cannot_both_spend_the_servers_last_credit(rig
     [refused] = refusals(results)
     assert "credit budget is used up" in refused
     assert rig.sandbox.calls["CreateTask"] == 1
-    assert await rig.engine.store.scalar("SELECT SUM(credits) FROM ledger") == 1.0
+    assert await sqlite(rig.engine.store).scalar("SELECT SUM(credits) FROM ledger") == 1.0
 
 
 async def test_one_member_cannot_pass_the_daily_limit_with_requests_sent_together(
@@ -88,8 +89,8 @@ async def test_a_refused_request_records_nothing(rig: Rig) -> None:
     with pytest.raises(UserError, match="credit budget is used up"):
         await rig.engine.service.submit(req(SONGS[0], user=1), limits=Limits(rules, Member(1)))
 
-    assert await rig.engine.store.scalar("SELECT COUNT(*) FROM jobs") == 0
-    assert await rig.engine.store.scalar("SELECT COUNT(*) FROM ledger") == 0
+    assert await sqlite(rig.engine.store).scalar("SELECT COUNT(*) FROM jobs") == 0
+    assert await sqlite(rig.engine.store).scalar("SELECT COUNT(*) FROM ledger") == 0
     assert rig.sandbox.calls["CreateTask"] == 0
 
 
