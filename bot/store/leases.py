@@ -23,15 +23,15 @@ class Leases:
     _clock: Callable[[], float]
 
     async def claim_due_jobs(self, owner: str, lease_s: float, limit: int = 100) -> list[Job]:
-        """Lease up to `limit` open jobs nobody else holds until now + lease_s, oldest first."""
+        """Lease up to `limit` open jobs nobody holds until now + lease_s, oldest first."""
         now = self._clock()
         async with self._db.transaction() as db:
             async with db.execute(
                 "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id IN ("
                 f" SELECT id FROM jobs WHERE state IN {OPEN}"
-                " AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)"
+                " AND (lease_until IS NULL OR lease_until < ?)"
                 " ORDER BY id LIMIT ?) RETURNING *",
-                (owner, now + lease_s, now, owner, limit),
+                (owner, now + lease_s, now, limit),
             ) as cursor:
                 rows = await cursor.fetchall()
         return sorted((job_from_row(r) for r in rows), key=lambda job: job.id)

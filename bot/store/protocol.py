@@ -97,7 +97,8 @@ class LeasesStore(Protocol):
     processes (by heartbeat) share the request budget. SQLite answers the same, for one."""
 
     async def claim_due_jobs(self, owner: str, lease_s: float, limit: int = 100) -> list[Job]:
-        """Lease open jobs no other owner holds (never leased, or lapsed) until now + lease_s."""
+        """Lease open jobs nobody holds (never leased, released, or lapsed) until now + lease_s;
+        only the newly leased are returned (an owner renews what it holds)."""
         ...
     async def renew_leases(
         self, owner: str, job_ids: Sequence[int], lease_s: float

@@ -19,13 +19,13 @@ class PgLeases:
     _clock: Callable[[], float]
 
     async def claim_due_jobs(self, owner: str, lease_s: float, limit: int = 100) -> list[Job]:
-        """Lease up to `limit` open jobs nobody else holds (never leased, lapsed, or already
-        `owner`'s) until now + lease_s; the jobs leased, oldest first."""
+        """Lease up to `limit` open jobs nobody holds (never leased, released, or lapsed) until
+        now + lease_s; the jobs newly leased, oldest first (held ones are renewed instead)."""
         now = self._clock()
         rows = await self._db.rows(
             "UPDATE jobs SET lease_owner = $1, lease_until = $2 WHERE id IN ("
             f" SELECT id FROM jobs WHERE state IN {OPEN}"
-            " AND (lease_until IS NULL OR lease_until < $3 OR lease_owner = $1)"
+            " AND (lease_until IS NULL OR lease_until < $3)"
             " ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *",
             owner, now + lease_s, now, limit,
         )
