@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     jobs.add_argument("--limit", type=int, default=20)
     purge = commands.add_parser("purge", help="delete finished jobs past retention")
     purge.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+    migrate = commands.add_parser(
+        "migrate-db", help="copy the SQLite database into an empty PostgreSQL one (stop the bot)")
+    migrate.add_argument("--to", required=True, metavar="postgresql://…",
+                         help="the empty PostgreSQL database to copy into")
     separate = commands.add_parser("separate", help="split one song without Discord")
     separate.add_argument("music_task_id", help="the finished Suno music task (task_id)")
     separate.add_argument("song", help="the song id (suno_id) or its suno.com/song link")
@@ -63,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "run"
     if command == "sandbox":
         return _sandbox(args)
-    if command in ("jobs", "purge"):
+    if command in ("jobs", "purge", "migrate-db"):
         return _ops(command, args)
     if command == "separate":
         return _separate(args)
@@ -82,14 +86,16 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _ops(command: str, args: argparse.Namespace) -> int:
-    from bot.ops import purge, show_jobs
+    from bot.ops import migrate_db, purge, show_jobs
 
     settings = _settings(())
     _configure_logging("warning", settings)
-    state = JobState(args.state) if args.state else None
     try:
+        if command == "migrate-db":
+            return asyncio.run(migrate_db(settings, args.to))
         if command == "purge":
             return asyncio.run(purge(settings, args.older_than))
+        state = JobState(args.state) if args.state else None
         return asyncio.run(show_jobs(settings, args.job_id, state, args.limit))
     except StoreError as exc:
         print(f"stembot: {exc}", file=sys.stderr)
