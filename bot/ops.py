@@ -43,8 +43,9 @@ async def _check_database(settings: Settings, out: TextIO) -> str | None:
         finally:
             await store.close()
     except (StoreError, OSError) as exc:
-        return f"DATABASE_PATH: {exc}"
-    print(f"ok   database {settings.database_path} is writable", file=out)
+        return f"{'DATABASE_URL' if settings.database_url else 'DATABASE_PATH'}: {exc}"
+    where = "PostgreSQL (DATABASE_URL)" if settings.database_url else settings.database_path
+    print(f"ok   database {where} is writable", file=out)
     return None
 
 

@@ -66,6 +66,7 @@ async def test_a_second_stembot_on_the_same_database_is_refused_with_a_clear_mes
 
     assert f"{path}.lock" in str(refused.value)
     assert "one stembot per database" in str(refused.value)
+    assert "DATABASE_URL" in str(refused.value)  # where to go for several processes
 
 
 async def test_the_database_lock_is_released_when_its_process_is_killed(tmp_path: Path) -> None:
