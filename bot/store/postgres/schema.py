@@ -1,11 +1,9 @@
-"""PostgreSQL's schema as numbered migrations, applied in order on the schema_version table.
-
-Times are epoch seconds (DOUBLE PRECISION) as in SQLite, so both backends share one model
-layer; ids a member or Discord gives are BIGINT. Numbered apart from SQLite's: each backend's
-history is its own.
-"""
+"""PostgreSQL's schema as numbered migrations, applied in order on the schema_version table."""
 
 from __future__ import annotations
+
+# Times are epoch seconds (DOUBLE PRECISION) as in SQLite, so both backends share one model
+# layer; Discord's ids are BIGINT. Numbered apart from SQLite's: each backend has its own history.
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: jobs (with their leases), requesters (with delivery claims), ledger, guild settings,
