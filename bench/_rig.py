@@ -11,7 +11,7 @@ from aiohttp import web
 from bot.jobs import Delivery, Job, JobState, Mode, Subscription
 from bot.sandbox import Handler, Sandbox, SandboxSeparation
 from bot.scheduler import Delivered
-from bot.store import JobStore
+from bot.store import Store
 
 SEED_TASK = "bench-seed-task"
 
@@ -62,7 +62,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def seed_running(
-    store: JobStore, sandbox: Sandbox, count: int, *, finish_in_s: float, requester_id: int = 999
+    store: Store, sandbox: Sandbox, count: int, *, finish_in_s: float, requester_id: int = 999
 ) -> list[Job]:
     """`count` running jobs in the store, each with a separation at the sandbox."""
     now = sandbox.clock()

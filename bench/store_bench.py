@@ -14,7 +14,7 @@ from bench.common import QUICK, Figure, table
 from bot.engine import Engine
 from bot.jobs import Job, JobState, Mode, Stem
 from bot.sandbox import serve
-from bot.store import JobStore
+from bot.store import JobStore, Store
 from tests._settings import make_settings
 from tests._sqlite import sqlite
 
@@ -26,7 +26,7 @@ STEMS = (Stem("vocal_url", "Vocals", "http://127.0.0.1/files/x/vocal.mp3"),
 class Lifecycles:
     """Jobs taken through create -> RUNNING -> SUCCEEDED, each move timed."""
 
-    def __init__(self, store: JobStore, prefix: str) -> None:
+    def __init__(self, store: Store, prefix: str) -> None:
         self.store, self.prefix = store, prefix
         self.move_ms: list[float] = []
         self._next = 0

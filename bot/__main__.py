@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     jobs.add_argument("--limit", type=int, default=20)
     purge = commands.add_parser("purge", help="delete finished jobs past retention")
     purge.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+    migrate = commands.add_parser(
+        "migrate-db", help="copy the SQLite database into an empty PostgreSQL one (stop the bot)")
+    migrate.add_argument("--to", required=True, metavar="postgresql://…",
+                         help="the empty PostgreSQL database to copy into")
     separate = commands.add_parser("separate", help="split one song without Discord")
     separate.add_argument("music_task_id", help="the finished Suno music task (task_id)")
     separate.add_argument("song", help="the song id (suno_id) or its suno.com/song link")
@@ -64,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "run"
     if command == "sandbox":
         return _sandbox(args)
-    if command in ("jobs", "purge"):
+    if command in ("jobs", "purge", "migrate-db"):
         return _ops(command, args)
     if command == "separate":
         return _separate(args)
@@ -82,24 +86,17 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def _without_postgres(settings: Settings) -> Settings:
-    """Until the PostgreSQL store lands (issue 11), refuse rather than quietly use SQLite."""
-    if settings.database_url is not None:
-        print("stembot: DATABASE_URL is set, but the PostgreSQL backend is not in this build yet "
-              "(unset it to use SQLite at DATABASE_PATH)", file=sys.stderr)
-        raise SystemExit(2)
-    return settings
-
-
 def _ops(command: str, args: argparse.Namespace) -> int:
-    from bot.ops import purge, show_jobs
+    from bot.ops import migrate_db, purge, show_jobs
 
-    settings = _without_postgres(_settings(()))
+    settings = _settings(())
     _configure_logging("warning", settings)
-    state = JobState(args.state) if args.state else None
     try:
+        if command == "migrate-db":
+            return asyncio.run(migrate_db(settings, args.to))
         if command == "purge":
             return asyncio.run(purge(settings, args.older_than))
+        state = JobState(args.state) if args.state else None
         return asyncio.run(show_jobs(settings, args.job_id, state, args.limit))
     except StoreError as exc:
         print(f"stembot: {exc}", file=sys.stderr)
@@ -119,7 +116,7 @@ def _discord(command: str) -> int:
     """run, sync and check: the commands that need the Discord token."""
     from bot.bot import discord_identity, run_bot, sync_commands
 
-    settings = _without_postgres(_settings(("DISCORD_TOKEN", "CRUN_API_KEY")))
+    settings = _settings(("DISCORD_TOKEN", "CRUN_API_KEY"))
     if command == "check":
         from bot.ops import check
 

@@ -148,7 +148,6 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "process_name": str,
 }
 HIDDEN = ("DISCORD_TOKEN", "CRUN_API_KEY", "DATABASE_URL")  # never echoed in an error
-
 SETTING_NAMES = tuple(f.name.upper() for f in fields(Settings))
 
 

@@ -43,8 +43,9 @@ async def _check_database(settings: Settings, out: TextIO) -> str | None:
         finally:
             await store.close()
     except (StoreError, OSError) as exc:
-        return f"DATABASE_PATH: {exc}"
-    print(f"ok   database {settings.database_path} is writable", file=out)
+        return f"{'DATABASE_URL' if settings.database_url else 'DATABASE_PATH'}: {exc}"
+    where = "PostgreSQL (DATABASE_URL)" if settings.database_url else settings.database_path
+    print(f"ok   database {where} is writable", file=out)
     return None
 
 
@@ -139,4 +140,19 @@ async def purge(settings: Settings, older_than_days: float, out: TextIO = sys.st
     finally:
         await store.close()
     print(f"deleted {removed} finished jobs older than {older_than_days:g} days", file=out)
+    return 0
+
+
+async def migrate_db(settings: Settings, target: str, out: TextIO = sys.stdout) -> int:
+    """Copy DATABASE_PATH into the empty PostgreSQL database `target`; print the rows copied."""
+    from bot.store.migrate import copy_to_postgres  # loads asyncpg only for this command
+
+    if not target.startswith(("postgresql://", "postgres://")):
+        print("stembot: --to must be a postgresql:// address", file=sys.stderr)
+        return 2
+    counts = await copy_to_postgres(settings.database_path, target)
+    for table, rows in counts.items():
+        print(f"copied {rows:>8} {table}", file=out)
+    print(f"done: {settings.database_path} is copied and the row counts match. Set "
+          "DATABASE_URL to the new database to use it.", file=out)
     return 0

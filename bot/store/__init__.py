@@ -21,8 +21,14 @@ async def open_store(
     settings: Settings, *, clock: Callable[[], float] = time.time, exclusive: bool = True,
     published: Published | None = None,
 ) -> Store:
-    """The backend the settings name (today always SQLite at DATABASE_PATH), opened and migrated.
-    `exclusive`: this process is the bot on it (operator commands that only read pass False)."""
+    """The backend the settings name, opened and migrated: PostgreSQL when DATABASE_URL is set,
+    else SQLite at DATABASE_PATH. `exclusive`: this process is the only bot on the SQLite file
+    (operator commands that only read pass False; PostgreSQL is shared by design)."""
+    if settings.database_url:
+        from bot.store.postgres import PgStore  # asyncpg is loaded only when it is used
+
+        return await PgStore.open(
+            settings.database_url.reveal(), clock=clock, published=published)
     return await JobStore.open(
         settings.database_path, clock=clock, exclusive=exclusive, published=published
     )

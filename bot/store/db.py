@@ -33,7 +33,8 @@ def hold(path: Path) -> IO[bytes]:
         handle.close()
         raise DatabaseInUse(
             f"another stembot is already running on the database {path} (it holds "
-            f"{lock_path}). Run one stembot per database: stop the other one first."
+            f"{lock_path}). Run one stembot per database: stop the other one first, or, to "
+            "run several processes, move to PostgreSQL (DATABASE_URL; stembot migrate-db)."
         ) from None
     except OSError:
         handle.close()

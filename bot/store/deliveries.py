@@ -18,7 +18,8 @@ async def reopen_subscriptions(db: aiosqlite.Connection, job_id: int) -> None:
     """An ended job moves on: everyone told of the old ending (not the cancelled) waits again."""
     await db.execute(
         "UPDATE subscriptions SET delivery = 'waiting', attempts = 0, next_attempt_at = NULL,"
-        " delivered_at = NULL, detail = NULL WHERE job_id = ? AND delivery != 'cancelled'",
+        " delivered_at = NULL, detail = NULL, claimed_by = NULL, claimed_until = NULL"
+        " WHERE job_id = ? AND delivery != 'cancelled'",
         (job_id,),
     )
 
@@ -104,8 +105,8 @@ class Deliveries:
         async with self._db.transaction() as db:
             await db.execute(
                 "UPDATE subscriptions SET delivery = ?, attempts = attempts + 1, detail = ?,"
-                " message_id = COALESCE(?, message_id), delivered_at = ?, next_attempt_at = ?"
-                " WHERE id = ? AND delivery = 'pending'",
+                " message_id = COALESCE(?, message_id), delivered_at = ?, next_attempt_at = ?,"
+                " claimed_by = NULL, claimed_until = NULL WHERE id = ? AND delivery = 'pending'",
                 (outcome.value, detail, message_id, now if outcome.is_final else None,
                  None if retry_in_s is None else now + retry_in_s, sub.id),
             )

@@ -31,7 +31,7 @@ async def get_in(db: aiosqlite.Connection, job_id: int) -> Job | None:
     return None if row is None else job_from_row(row)
 
 
-def _columns(new: JobState, now: float, changes: dict[str, Any]) -> dict[str, Any]:
+def move_columns(new: JobState, now: float, changes: dict[str, Any]) -> dict[str, Any]:
     columns: dict[str, Any] = {"state": new.value}
     columns["finished_at"] = now if new.is_terminal else None
     for name, value in changes.items():
@@ -50,7 +50,7 @@ async def write_move(
     """The move's statements, inside the caller's transaction: the job, its charge (the API's
     figure replaces the estimate in the same transaction), and its requesters' deliveries."""
     check_transition(job.state, new)
-    columns = _columns(new, now, changes)
+    columns = move_columns(new, now, changes)
     assignments = ", ".join(f"{name} = ?" for name in columns)
     try:
         cursor = await db.execute(

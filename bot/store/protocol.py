@@ -1,4 +1,4 @@
-"""The store's interface: what every backend implements (SQLite today; PostgreSQL to scale out).
+"""The store's interface: what every backend implements (SQLite embedded; PostgreSQL to scale out).
 
 Callers get models (Job, Subscription, GuildRules, Usage) and StoreError, never a connection,
 a cursor or a row: a transaction stays inside the backend that opened it.
@@ -6,7 +6,7 @@ a cursor or a row: a transaction stays inside the backend that opened it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from bot.jobs import Delivery, Job, JobState, Mode, Subscription
@@ -92,7 +92,25 @@ class GuildsStore(Protocol):
     async def credits_by_guild(self) -> dict[int, float]: ...
 
 
-class Store(JobsStore, DeliveriesStore, GuildsStore, Protocol):
+class LeasesStore(Protocol):
+    """Work shared by several processes on one database: each open job is polled by the one
+    process holding its lease, each delivery posted by the one that claimed it, and the live
+    processes (by heartbeat) share the request budget. SQLite answers the same, for one."""
+
+    async def claim_due_jobs(self, owner: str, lease_s: float, limit: int = 100) -> list[Job]:
+        """Lease open jobs nobody holds (never leased, released, or lapsed) until now + lease_s;
+        only the newly leased are returned (an owner renews what it holds)."""
+        ...
+    async def renew_leases(
+        self, owner: str, job_ids: Sequence[int], lease_s: float
+    ) -> list[int]: ...
+    async def release_lease(self, owner: str, job_ids: Sequence[int]) -> None: ...
+    async def claim_delivery(self, sub_id: int, owner: str, lease_s: float = 60.0) -> bool: ...
+    async def heartbeat(self, name: str) -> None: ...
+    async def live_processes(self, within_s: float) -> list[str]: ...
+
+
+class Store(JobsStore, DeliveriesStore, GuildsStore, LeasesStore, Protocol):
     """The whole interface, and the one resource it holds."""
 
     async def close(self) -> None: ...

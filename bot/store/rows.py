@@ -1,19 +1,25 @@
-"""Rows to models: a jobs row is a Job, a subscriptions row a Subscription."""
+"""Rows to models, for both backends: a jobs row is a Job, a subscriptions row a Subscription."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from bot.jobs import Delivery, Job, JobState, Mode, Stem, Subscription
+
+
+class Row(Protocol):
+    """A row of either backend (sqlite3.Row, asyncpg.Record): read by column name."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 def to_dt(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
-def job_from_row(row: sqlite3.Row) -> Job:
+def job_from_row(row: Row) -> Job:
     stems = tuple(Stem(**s) for s in json.loads(row["stems"]))
     return Job(
         id=row["id"],
@@ -38,7 +44,7 @@ def job_from_row(row: sqlite3.Row) -> Job:
     )
 
 
-def subscription_from_row(row: sqlite3.Row) -> Subscription:
+def subscription_from_row(row: Row) -> Subscription:
     return Subscription(
         id=row["id"],
         job_id=row["job_id"],

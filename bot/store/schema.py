@@ -75,6 +75,18 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: leases and claims for the interface PostgreSQL shares between processes (here one
+    #    process holds them all), and the processes' heartbeats
+    """
+    ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+    ALTER TABLE jobs ADD COLUMN lease_until REAL;
+    ALTER TABLE subscriptions ADD COLUMN claimed_by TEXT;
+    ALTER TABLE subscriptions ADD COLUMN claimed_until REAL;
+    CREATE TABLE processes (
+        name TEXT PRIMARY KEY,
+        seen_at REAL NOT NULL
+    );
+    """,
 )
 
 LATEST = len(MIGRATIONS)

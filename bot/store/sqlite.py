@@ -11,10 +11,11 @@ from bot.store.db import Database
 from bot.store.deliveries import Deliveries
 from bot.store.guilds import Guilds
 from bot.store.jobs import Jobs
+from bot.store.leases import Leases
 from bot.store.protocol import Published
 
 
-class JobStore(Jobs, Deliveries, Guilds):
+class JobStore(Jobs, Deliveries, Guilds, Leases):
     """The Store interface on one SQLite file, for one process (it holds `<db>.lock`)."""
 
     def __init__(

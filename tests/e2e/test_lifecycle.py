@@ -16,6 +16,7 @@ from bot.bot import COMMAND_HASH_KEY, StemBot
 from bot.config import Secret, Settings
 from bot.sandbox import Sandbox, serve
 from tests._settings import make_settings
+from tests._sqlite import sqlite
 from tests.bot_world import bot_world, button_id
 from tests.standin import Channel, DiscordStandin, Guild, User, running_bot
 from tests.standin.gateway import PRIVILEGED_INTENTS
@@ -144,7 +145,7 @@ async def test_closing_the_bot_closes_the_engine_session_scheduler_and_database(
         assert not engine.scheduler.alive
         assert engine.session.closed
         with pytest.raises(ValueError, match="no active connection"):
-            await engine.store.scalar("SELECT 1")
+            await sqlite(engine.store).scalar("SELECT 1")
 
 
 # --- the persistent Refresh links button -------------------------------------------------------

@@ -11,8 +11,8 @@ from bot.__main__ import main
 PASSWORD = "SENTINEL-PASSWORD-42"
 
 
-@pytest.mark.parametrize("command", ["run", "sync", "check", "jobs", "purge"])
-def test_a_database_url_is_refused_in_one_plain_line_until_postgres_lands(
+@pytest.mark.parametrize("command", ["jobs", "purge"])
+def test_an_unreachable_database_url_is_one_plain_line_without_its_password(
     command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -23,11 +23,8 @@ def test_a_database_url_is_refused_in_one_plain_line_until_postgres_lands(
     monkeypatch.setenv("DATABASE_URL", f"postgresql://bot:{PASSWORD}@127.0.0.1:1/stems")
     argv = [command, "--older-than", "1"] if command == "purge" else [command]
 
-    with pytest.raises(SystemExit) as exited:
-        main(argv)
-
-    assert exited.value.code == 2
+    assert main(argv) != 0
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 1 and "the PostgreSQL backend is not in this build yet" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("stembot: ")
     assert PASSWORD not in lines[0]
     assert not (tmp_path / "never.sqlite3").exists()

@@ -15,7 +15,7 @@ import pytest
 from bot.config import Settings
 from bot.jobs import Job, JobState
 from bot.ops import purge, show_jobs
-from bot.store import JobStore, StoreError
+from bot.store import JobStore, StoreError, schema
 from bot.store.db import Database
 from tests._sandbox_fixtures import FakeClock
 from tests.unit.store._make import new_job
@@ -29,7 +29,7 @@ async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
 
 
 async def test_a_new_database_is_migrated_in_wal_mode(store: JobStore) -> None:
-    assert await store.scalar("PRAGMA user_version") == 1
+    assert await store.scalar("PRAGMA user_version") == schema.LATEST == 2
     assert await store.scalar("PRAGMA journal_mode") == "wal"
     assert await store.scalar("PRAGMA foreign_keys") == 1
 
@@ -66,6 +66,7 @@ async def test_a_second_stembot_on_the_same_database_is_refused_with_a_clear_mes
 
     assert f"{path}.lock" in str(refused.value)
     assert "one stembot per database" in str(refused.value)
+    assert "DATABASE_URL" in str(refused.value)  # where to go for several processes
 
 
 async def test_the_database_lock_is_released_when_its_process_is_killed(tmp_path: Path) -> None:

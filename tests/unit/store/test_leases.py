@@ -1,0 +1,80 @@
+"""Work shared between processes, through the interface: job leases, delivery claims, heartbeats."""
+
+from __future__ import annotations
+
+from bot.jobs import Delivery, JobState
+from bot.store import Store
+from tests._sandbox_fixtures import FakeClock
+from tests.unit.store._make import new_job
+
+LEASE_S = 15.0
+
+
+async def test_a_claimed_job_is_not_claimed_by_another_owner_until_its_lease_lapses(
+    store: Store, clock: FakeClock
+) -> None:
+    first, second = await new_job(store, "a"), await new_job(store, "b")
+    ended = await store.move(await new_job(store, "c"), JobState.FAILED, error="x")
+
+    mine = await store.claim_due_jobs("p1", LEASE_S)
+    theirs = await store.claim_due_jobs("p2", LEASE_S)
+    again = await store.claim_due_jobs("p1", LEASE_S)  # what p1 holds it renews instead
+    clock.advance(LEASE_S + 1)  # p1 died: its leases lapse
+    taken = await store.claim_due_jobs("p2", LEASE_S)
+
+    assert [j.id for j in mine] == [first.id, second.id] and ended.id not in [j.id for j in mine]
+    assert theirs == [] and again == []
+    assert [j.id for j in taken] == [first.id, second.id]
+    assert await store.renew_leases("p1", [first.id, second.id], LEASE_S) == []
+
+
+async def test_renewing_keeps_a_lease_and_releasing_hands_it_over_at_once(
+    store: Store, clock: FakeClock
+) -> None:
+    job = await new_job(store)
+    await store.claim_due_jobs("p1", LEASE_S, limit=1)
+    clock.advance(LEASE_S - 1)
+
+    assert await store.renew_leases("p1", [job.id], LEASE_S) == [job.id]
+    clock.advance(LEASE_S - 1)  # past the first lease, within the renewed one
+    assert await store.claim_due_jobs("p2", LEASE_S) == []
+    await store.release_lease("p1", [job.id])
+    assert [j.id for j in await store.claim_due_jobs("p2", LEASE_S)] == [job.id]
+
+
+async def test_a_claim_takes_at_most_its_limit_oldest_first(store: Store) -> None:
+    ids = [(await new_job(store, song)).id for song in "abc"]
+
+    first = await store.claim_due_jobs("p1", LEASE_S, limit=2)
+    rest = await store.claim_due_jobs("p2", LEASE_S, limit=2)
+
+    assert [j.id for j in first] == ids[:2] and [j.id for j in rest] == ids[2:]
+
+
+async def test_a_delivery_is_claimed_by_one_poster_until_recorded_or_lapsed(
+    store: Store, clock: FakeClock
+) -> None:
+    job = await store.move(await new_job(store), JobState.RUNNING, remote_id="r1")
+    await store.move(job, JobState.SUCCEEDED)
+    [sub] = await store.subscriptions(job.id)
+
+    assert await store.claim_delivery(sub.id, "p1") is True
+    assert await store.claim_delivery(sub.id, "p2") is False
+    await store.record_delivery(sub, Delivery.PENDING, detail="busy", retry_in_s=5)
+    assert await store.claim_delivery(sub.id, "p2") is True  # recording ended p1's claim
+    clock.advance(61)  # p2 died while posting: its claim lapses (the post's nonce stays)
+    assert await store.claim_delivery(sub.id, "p1") is True
+    await store.record_delivery(sub, Delivery.CHANNEL, message_id=9)
+    assert await store.claim_delivery(sub.id, "p2") is False  # delivered: nothing to claim
+
+
+async def test_live_processes_are_those_with_a_recent_heartbeat(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.heartbeat("p1")
+    await store.heartbeat("p2")
+    clock.advance(10)
+    await store.heartbeat("p1")
+
+    assert await store.live_processes(within_s=5) == ["p1"]
+    assert await store.live_processes(within_s=10) == ["p1", "p2"]
