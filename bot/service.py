@@ -14,6 +14,7 @@ from enum import StrEnum
 from bot.api import MusicTask, Song, StemApi
 from bot.errors import BAD_REPLY, ApiError, UnconfirmedSubmission, UserError
 from bot.guild_store import read_usage
+from bot.i18n import _, listed, ngettext
 from bot.jobs import Delivery, Job, JobState, Mode, RemoteState
 from bot.rules import GuildRules, Member, check_access, check_spending
 from bot.service_jobs import FollowUp, SongLocks, Viewer
@@ -77,10 +78,10 @@ class Submission:
 def clean_music_task_id(raw: str) -> str:
     value = raw.strip()
     if not _ID.fullmatch(value):
-        raise UserError(
-            "That task id doesn't look right: use the id of a finished Suno music task "
+        raise UserError(_(
+            "That music task id doesn't look right: use the id of a finished Suno music task "
             "(1-128 letters, digits, `-` or `_`)."
-        )
+        ))
     return value
 
 
@@ -90,10 +91,10 @@ def clean_song_id(raw: str) -> str:
     if link:
         return link.group(1)
     if not _ID.fullmatch(value):
-        raise UserError(
+        raise UserError(_(
             "That song id doesn't look right: use the song's id or its "
             "`https://suno.com/song/…` link."
-        )
+        ))
     return value
 
 
@@ -118,9 +119,11 @@ def _song_ref(song_id: str) -> str:
 
 def describe_songs(task: MusicTask) -> str:
     shown = task.songs[:SONGS_LISTED]
-    listed = ", ".join(f"{_song_ref(s.song_id)} ({inert(s.title)})" for s in shown)
+    named = [f"{_song_ref(s.song_id)} ({inert(s.title)})" for s in shown]
     more = len(task.songs) - len(shown)
-    return f"{listed} and {more} more" if more > 0 else listed or "no songs"
+    if more > 0:
+        named.append(ngettext("{n} more", "{n} more", more))
+    return listed(named) or _("no songs")
 
 
 class SubmitService:
@@ -169,23 +172,25 @@ class SubmitService:
         except ApiError as exc:
             if exc.code in (404, 422):
                 raise UserError(
-                    f"No music task `{music_task_id}` was found on this account."
+                    _("No music task `{task}` was found.", task=music_task_id)
                 ) from exc
             raise
         if task.provider and task.provider.lower() != "suno":
-            raise UserError(f"Task `{music_task_id}` is not a Suno music task.")
+            raise UserError(_("Task `{task}` is not a Suno music task.", task=music_task_id))
         if task.state in (RemoteState.PENDING, RemoteState.RUNNING, RemoteState.UNKNOWN):
-            raise UserError(f"Music task `{music_task_id}` hasn't finished yet; try again soon.")
+            raise UserError(_("Music task `{task}` hasn't finished yet; try again soon.",
+                              task=music_task_id))
         if task.state == RemoteState.FAILED:
-            raise UserError(f"Music task `{music_task_id}` failed, so it has no songs to split.")
+            raise UserError(_("Music task `{task}` failed, so it has no songs to split.",
+                              task=music_task_id))
         song = task.song(song_id)
         if song is None and not task.songs_readable:
             return task, Song(song_id, "", None, None, None)  # no title known: shown by its id
         if song is None:
-            raise UserError(
-                f"Song `{song_id}` is not in task `{music_task_id}`. "
-                f"It holds: {describe_songs(task)}."
-            )
+            raise UserError(_(
+                "Song `{song}` is not in music task `{task}`. It holds: {songs}.",
+                song=song_id, task=music_task_id, songs=describe_songs(task),
+            ))
         return task, song
 
     async def submit(self, request: Request, *, limits: Limits | None = None) -> Submission:
@@ -240,9 +245,9 @@ class SubmitService:
             self._forget(job.id)
             return done
         if done.job.state == JobState.SUBMITTING:
-            raise UserError(f"Job `#{job.id}` is being submitted right now; try again shortly.")
+            raise UserError(_("Job `#{job}` is starting right now; try again shortly.", job=job.id))
         if not done.job.is_open:
-            raise UserError(f"Job `#{job.id}` has already ended.")
+            raise UserError(_("Job `#{job}` has already ended.", job=job.id))
         return done
 
     async def _submit(

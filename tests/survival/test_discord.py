@@ -33,7 +33,7 @@ async def accept_jobs(world: World, count: int) -> list[Accepted]:
     for i in range(count):
         user = (world.alice, world.bob)[i % 2]
         asked = await world.separate(user, task=TASK, song=f"song-{i}")
-        status = await asked.wait_original(lambda m: bool(m.embeds))
+        status = await asked.wait_reply(lambda m: bool(m.embeds))
         jobs.append(Accepted(i + 1, user))
         assert f"#{i + 1}" in status.text, status.text
     return jobs
