@@ -262,7 +262,7 @@ async def test_song_autocomplete_makes_no_api_call_for_a_member_without_the_allo
 async def join_from(world: World, where: Elsewhere, user: User) -> None:
     asked = await world.standin.invoke(where.guild, where.channel, user, "stems separate",
                                        {"task_id": "demo-music-task", "suno_id": "demo-song-1"})
-    status = await asked.wait_original(lambda m: not m.loading)
+    status = await asked.wait_reply(lambda m: "pinged too" in m.text)
     assert "pinged too" in status.text, status.text
 
 
