@@ -53,12 +53,12 @@ def test_a_translation_keeps_the_placeholders_and_every_plural_form(language: st
             continue
         sources = message.id if isinstance(message.id, tuple) else (message.id,)
         forms = message.string if isinstance(message.string, tuple) else (message.string,)
-        wanted = set(PLACEHOLDER.findall(sources[-1]))
+        wanted = set(PLACEHOLDER.findall(str(sources[-1])))
         if message.pluralizable:
             assert len(forms) == catalog.num_plurals, message.id
         for form in forms:
             if form:  # empty: not translated yet (round 2), English is shown
-                assert set(PLACEHOLDER.findall(form)) == wanted, (language, message.id)
+                assert set(PLACEHOLDER.findall(str(form))) == wanted, (language, message.id)
 
 
 def test_make_messages_leaves_a_current_tree_unchanged(tmp_path: Path) -> None:
