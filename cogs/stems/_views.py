@@ -158,8 +158,10 @@ PageFetcher = Callable[[int], Awaitable[tuple[discord.Embed, bool]]]  # page -> 
 class PagerView(PrivateErrorsView):
     """Previous / Next over pages the fetcher renders; only the invoker can press."""
 
+    TIMEOUT_S = 600.0
+
     def __init__(self, user_id: int, fetch: PageFetcher, has_next: bool) -> None:
-        super().__init__(timeout=600)
+        super().__init__(timeout=self.TIMEOUT_S)
         self.user_id, self.fetch, self.page = user_id, fetch, 0
         self.previous.label, self.next.label = _("Previous"), _("Next")
         self._update(has_next)
