@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import read_po
 
 from bot import i18n
 from bot.i18n import SHIPPED, _, catalog_for, ngettext, speaking
+from tests._catalogs import write_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -82,22 +83,7 @@ def catalogs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callab
     """Write a catalog for a language from the template, translating what `translate` returns."""
     monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path)
     i18n.translations.cache_clear()
-
-    def write(language: str, translate: Callable[[str], str | None]) -> None:
-        catalog = Catalog(locale=language)
-        for message in template():
-            if not message.id:
-                continue
-            source = message.id if isinstance(message.id, str) else message.id[0]
-            found = translate(source) or ""
-            string = (found,) * catalog.num_plurals if message.pluralizable else found
-            catalog.add(message.id, string)
-        path = tmp_path / language / "LC_MESSAGES" / "stembot.po"
-        path.parent.mkdir(parents=True)
-        with path.open("wb") as handle:
-            write_po(handle, catalog)
-
-    yield write
+    yield lambda language, translate: write_catalog(tmp_path, language, translate)
     i18n.translations.cache_clear()
 
 
@@ -124,7 +110,7 @@ def test_a_string_missing_from_a_catalog_falls_back_to_english_not_to_a_key(
 
 def test_plurals_use_the_languages_own_rule(catalogs: Callable[..., None]) -> None:
     catalogs("fr", lambda source: "réessayez dans {n} seconde(s)"
-             if source == "try again in {n} second" else None)
+             if source.startswith("try again in {n} second") else None)
 
     with speaking("fr"):
         assert ngettext("try again in {n} second", "try again in {n} seconds", 1) == (
