@@ -59,6 +59,8 @@ LINK = st.builds(lambda pre, song, post: f"{pre}{song}{post}",
                                   "http://www.suno.com/song/", "https://app.suno.com/song/"]),
                  PLAIN, st.sampled_from(["", "/", "?sh=x", "#@everyone", "?x=<@&1>"]))
 OPTION = st.one_of(FUZZ, FUZZ, BIG, PLAIN, PLAIN, LINK)
+# issue 12: each case is asked in a random Discord language, shipped or not.
+LOCALES = st.sampled_from(["en-US", "en-GB", "es-ES", "es-419", "pt-BR", "de", "fr", "ja", "ko"])
 
 
 def _fill(text: str, world: World, role_id: int) -> str:
@@ -175,9 +177,10 @@ def test_hostile_separate_options_are_refused_cleanly_and_charge_nothing(
 
             @settings(max_examples=size(150, 10_000), deadline=None,
                       suppress_health_check=list(HealthCheck))
-            @given(task=OPTION, song=OPTION)
-            def case(task: str, song: str) -> None:
+            @given(task=OPTION, song=OPTION, locale=LOCALES)
+            def case(task: str, song: str, locale: str) -> None:
                 nonlocal cases
+                world.alice.locale = locale
                 task, song = _fill(task, world, role), _fill(song, world, role)
                 # Discord requires a non-empty value; longer than declared is still tried.
                 assume(task and song)
