@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -17,7 +16,6 @@ from bot.said import api_words
 
 log = logging.getLogger(__name__)
 
-PLACEHOLDER_SETTLED = N_("This request did not go through; the reason was sent privately.")
 GENERIC_ERROR = N_("Something went wrong on our side. It has been logged; please try again later.")
 
 
@@ -115,34 +113,14 @@ def user_error_text(exc: UserError, where: str = "an interaction") -> str:
 
 
 async def reply_privately(interaction: discord.Interaction[Any], text: str) -> None:
-    """Answer only the invoker, whatever was already sent (a public "thinking…" is replaced)."""
+    """Answer only the invoker: the first response, or a private follow-up (which fills a
+    private "thinking…"). Nothing is ever deferred publicly before an answer is known."""
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)
             if isinstance(interaction.client, Acknowledging):
                 interaction.client.acknowledged(interaction)
-        elif interaction.extras.get("public_defer") and not interaction.extras.get("filled"):
-            await _replace_public_placeholder(interaction, text)
         else:
             await interaction.followup.send(text, ephemeral=True)
     except discord.HTTPException:
         log.warning("could not tell the user about an error (interaction %s)", interaction.id)
-
-
-async def _replace_public_placeholder(interaction: discord.Interaction[Any], text: str) -> None:
-    """The private answer goes out first, then the public placeholder is removed; failing to
-    remove it never hides the answer. (A follow-up would fill a still-"thinking" placeholder,
-    publicly, so it is first settled with a neutral line.)"""
-    try:
-        await interaction.edit_original_response(content=_(PLACEHOLDER_SETTLED))
-    except discord.HTTPException:
-        # Unsettled, a follow-up would be public: removing it first is the only private way.
-        with contextlib.suppress(discord.HTTPException):
-            await interaction.delete_original_response()
-        await interaction.followup.send(text, ephemeral=True)
-        return
-    await interaction.followup.send(text, ephemeral=True)
-    try:
-        await interaction.delete_original_response()
-    except discord.HTTPException:
-        log.warning("could not remove the public placeholder (interaction %s)", interaction.id)

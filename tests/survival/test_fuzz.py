@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from bot.errors import UserError
 from bot.service import clean_music_task_id, clean_song_id
-from bot.tree import GENERIC_ERROR, PLACEHOLDER_SETTLED
+from bot.tree import GENERIC_ERROR
 from tests.bot_world import World, bot_world
 from tests.standin import Interaction, Message
 from tests.survival._campaign import CampaignReport, report, size
@@ -125,12 +125,13 @@ async def answered(interaction: Interaction) -> list[Message | Any]:
 
 
 def finished(interaction: Interaction) -> bool | None:
-    """The deferred answer is complete: a refusal's public placeholder is gone again (it is
-    removed after the private answer), or the original was filled."""
+    """The deferred answer is complete: the private "thinking…" was filled (a refusal), or the
+    public status followed it (accepted)."""
     original = interaction.original
-    if original is not None and PLACEHOLDER_SETTLED in (original.content or ""):
-        return True if original.deleted and interaction.followups else None
-    return True if interaction.followups or (original and not original.loading) else None
+    if original is None or original.loading:
+        return None
+    accepted = "#" in (original.content or "") and "accepted" in (original.content or "")
+    return True if not accepted or interaction.followups else None
 
 
 def check_message(message: Message, requester_id: int) -> None:
