@@ -8,7 +8,7 @@ from urllib.parse import quote, urlsplit
 
 import discord
 
-from bot.i18n import _, duration, listed, ngettext, number
+from bot.i18n import LANGUAGE_NAMES, _, duration, listed, ngettext, number
 from bot.jobs import Job, JobState, Stem
 from bot.rules import GuildRules, Period, timestamp
 from cogs.stems._words import credits_line, next_step, reason, state_word
@@ -190,7 +190,7 @@ def rules_embed(rules: GuildRules, spent: float) -> discord.Embed:
         (_("DM when the channel fails"), yes if rules.dm_fallback else no),
         (_("Open jobs per person"), number(rules.max_open_per_user)),
         (_("Cooldown"), duration(rules.cooldown_s) if rules.cooldown_s else _("none")),
-        (_("Language"), rules.language or _("the server's language")),
+        (_("Language"), LANGUAGE_NAMES.get(rules.language or "", _("the server's language"))),
     ):
         embed.add_field(name=name, value=value)
     return embed

@@ -105,12 +105,14 @@ async def test_a_language_that_is_not_shipped_reads_english(tmp_path: Path) -> N
 async def test_an_admin_set_language_wins_over_the_servers_own(tmp_path: Path) -> None:
     async with bot_world(tmp_path / "world", duration_s=SLOW_S) as world:
         await in_german_server(world)
-        await world.command("stems config", {"language": "fr"}, user=world.admin)
+        configured = await world.command("stems config", {"language": "fr"}, user=world.admin)
         asked = await world.separate(world.alice)
 
         status = await asked.wait_reply(lambda m: bool(m.embeds))
+        settings = await configured.wait_original(lambda m: bool(m.embeds))
 
         assert status.embeds[0]["title"].startswith("[fr] ")
+        assert "Français" in settings.text  # the language named in itself
 
 
 async def test_the_synced_tree_carries_localizations_for_every_shipped_language(
