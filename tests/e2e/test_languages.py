@@ -15,6 +15,7 @@ from bot import i18n
 from bot.jobs import Mode
 from tests._catalogs import tagged, write_catalog
 from tests.bot_world import SLOW_S, World, bot_world, button_id, private_answer
+from tests.e2e.test_words import main_flows
 from tests.standin.errors import DiscordError
 from tests.standin.localization_rules import check_localizations
 
@@ -113,6 +114,34 @@ async def test_an_admin_set_language_wins_over_the_servers_own(tmp_path: Path) -
 
         assert status.embeds[0]["title"].startswith("[fr] ")
         assert "Français" in settings.text  # the language named in itself
+
+
+def longer(source: str) -> str:
+    """A language half again as long as English, with accents (German runs ~30 % longer)."""
+    text = f"{source} {'ü' * (len(source) // 2)}"
+    return text if "{" in source else text[:100]
+
+
+async def test_every_main_flow_fits_discords_limits_in_a_longer_language(
+    tmp_path: Path,
+) -> None:
+    write_catalog(i18n.LOCALES_DIR, "de", longer)
+    i18n.translations.cache_clear()
+    async with bot_world(tmp_path / "world", duration_s=SLOW_S) as world:
+        for user in (world.alice, world.bob, world.admin):
+            user.locale = "de"
+        await world.set_rules(language="de")
+        await main_flows(world)
+        await world.set_rules(confirm_full_split=False)
+        twelve = await world.separate(world.bob, song="demo-song-2", mode=Mode.INSTRUMENTAL)
+        answer = await twelve.wait_original(lambda m: not m.loading)
+        assert answer.embeds or "accepted" in answer.text, answer.text
+        world.sandbox.finish(await world.remote_id(5))
+        result = await world.result(lambda m: len(m.buttons) > 10)
+        await world.settle()
+
+        assert "ü" in result.content and len(result.buttons) == 13  # 12 stems + Refresh
+        assert world.standin.errors == []  # every message within Discord's limits
 
 
 async def test_the_synced_tree_carries_localizations_for_every_shipped_language(

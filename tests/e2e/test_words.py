@@ -9,7 +9,7 @@ import pytest
 
 from bot.jobs import Mode
 from bot.sandbox import Fault
-from tests.bot_world import SLOW_S, World, bot_world, button_id, loaded, private_answer
+from tests.bot_world import SLOW_S, World, bot_world, loaded, private_answer
 
 # Markup that legitimately holds digits or ids: mentions, channels, timestamps, links, code.
 MARKUP = re.compile(r"<[@#&!t:][^>]*>|\(https?://[^)]*\)|https?://\S+|`[^`]*`")
@@ -55,7 +55,8 @@ async def main_flows(world: World) -> None:
     await reused.wait_reply(lambda m: bool(m.embeds))
     full = await world.separate(world.alice, mode=Mode.INSTRUMENTAL)
     prompt = await full.wait_original(lambda m: bool(m.buttons))
-    pressed = await world.standin.click(prompt, button_id(prompt, "Confirm"), world.alice)
+    confirm = next(str(b["custom_id"]) for b in prompt.buttons if b.get("style") == 3)  # green
+    pressed = await world.standin.click(prompt, confirm, world.alice)
     await pressed.wait_followup()
     world.sandbox.finish(await world.remote_id(2), success=False, message="HTTP 500 upstream")
     await world.result(lambda m: "could not be made" in m.content)
@@ -70,12 +71,12 @@ async def main_flows(world: World) -> None:
         await world.command("stems status", {"job": 2}),
         await world.command("stems status", {"job": ""}, focused="job"),
     ]
-    world.sandbox.inject("CreateTask", Fault("code", code=422, message="API says 422 no"))
-    await private_answer(await world.separate(world.bob, song="demo-song-2"))
     for interaction in asked:
         await interaction.wait_response()
         if interaction.autocomplete_choices is None:
             await interaction.wait_reply(lambda m: not m.loading)
+    world.sandbox.inject("CreateTask", Fault("code", code=422, message="API says 422 no"))
+    await private_answer(await world.separate(world.bob, song="demo-song-2"))
 
 
 async def test_every_message_of_the_main_flows_is_free_of_internals(tmp_path: Path) -> None:
