@@ -245,9 +245,11 @@ class SubmitService:
             self._forget(job.id)
             return done
         if done.job.state == JobState.SUBMITTING:
-            raise UserError(_("Job `#{job}` is starting right now; try again shortly.", job=job.id))
+            raise UserError(_("Job `#{job}` ({title}) is starting right now; try again shortly.",
+                              job=job.id, title=inert(job.song_title or job.song_id)))
         if not done.job.is_open:
-            raise UserError(_("Job `#{job}` has already ended.", job=job.id))
+            raise UserError(_("Job `#{job}` ({title}) has already ended.", job=job.id,
+                              title=inert(job.song_title or job.song_id)))
         return done
 
     async def _submit(

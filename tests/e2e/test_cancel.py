@@ -102,7 +102,7 @@ async def test_a_finished_job_cannot_be_cancelled(tmp_path: Path) -> None:
         asked = await world.command("stems cancel", {"job": job.id}, user=world.alice)
         answer = await asked.wait_response()
 
-        assert answer.ephemeral and "already ended" in answer.content
+        assert answer.ephemeral and "already ended" in answer.content and "(a)" in answer.content
         assert world.standin.errors == []
 
 

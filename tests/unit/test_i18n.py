@@ -105,7 +105,9 @@ def test_a_string_missing_from_a_catalog_falls_back_to_english_not_to_a_key(
 
     with speaking("de"):
         assert _("No jobs yet.") == "Noch keine Jobs."
-        assert _("Job `#{job}` has already ended.", job=3) == "Job `#3` has already ended."
+        assert _("Job `#{job}` ({title}) has already ended.", job=3, title="Song") == (
+            "Job `#3` (Song) has already ended."
+        )
 
 
 def test_plurals_use_the_languages_own_rule(catalogs: Callable[..., None]) -> None:
