@@ -62,6 +62,11 @@ def title_of(job: Job) -> str:
     return safe(job.song_title, 80) or f"`{job.song_id}`"
 
 
+def stem_word(stem: Stem, limit: int) -> str:
+    """A stem's name in the reader's language when it is a known one (else as the API named it)."""
+    return safe(_(stem.label), limit)
+
+
 def mentions(user_ids: Iterable[int | None]) -> str:
     return " ".join(f"<@{u}>" for u in dict.fromkeys(user_ids) if u is not None)
 
@@ -110,7 +115,7 @@ def stem_lines(stems: Sequence[Stem], budget: int) -> list[str]:
     for stem in stems:
         line = stem_link(stem)
         if used + len(line) + 1 > budget:
-            line = _("**{stem}**: link too long to show here", stem=safe(stem.label, 60))
+            line = _("**{stem}**: link too long to show here", stem=stem_word(stem, 60))
         used += len(line) + 1
         lines.append(line)
     return lines
@@ -120,8 +125,8 @@ def stem_link(stem: Stem) -> str:
     """`**Label**: [download](url)`; a URL that is no web link is shown as inert text."""
     url = web_url(stem.url, markdown=True)
     if url is None:
-        return f"**{safe(stem.label, 60)}**: {safe(stem.url, 300)}"
-    return _("**{stem}**: [download]({url})", stem=safe(stem.label, 60), url=url)
+        return f"**{stem_word(stem, 60)}**: {safe(stem.url, 300)}"
+    return _("**{stem}**: [download]({url})", stem=stem_word(stem, 60), url=url)
 
 
 def result_text(job: Job, head: str, expires_at: float | None) -> str:
@@ -147,7 +152,7 @@ def result_embed(
                       when=timestamp(expires_at)))
     with_button = buttoned(job.stems) if buttons else []
     if with_button:
-        names = listed(f"**{safe(s.label, 60)}**" for s in job.stems if s in with_button)
+        names = listed(f"**{stem_word(s, 60)}**" for s in job.stems if s in with_button)
         head.append(_("Tap a button below to download: {stems}.", stems=names))
     budget = min(DESCRIPTION_MAX, EMBED_TOTAL - len(embed.title or "") - 200) - sum(
         len(h) + 1 for h in head
@@ -171,7 +176,7 @@ def buttoned(stems: Sequence[Stem]) -> list[Stem]:
 def link_buttons(stems: Sequence[Stem]) -> list[discord.ui.Button[discord.ui.View]]:
     """A link button per stem whose URL Discord accepts (see `buttoned`)."""
     return [
-        discord.ui.Button(label=safe(s.label, 80), url=button_url(s)) for s in buttoned(stems)
+        discord.ui.Button(label=stem_word(s, 80), url=button_url(s)) for s in buttoned(stems)
     ]
 
 

@@ -19,6 +19,14 @@ STATE_WORDS = {
     JobState.INTERRUPTED: N_("Interrupted"),
 }
 
+# The stem names bot.jobs.stem_label gives the keys the API is known to use: translated where
+# shown; a name the API invents passes through as it is.
+STEM_WORDS = (
+    N_("Vocals"), N_("Backing vocals"), N_("Instrumental"), N_("Drums"), N_("Bass"),
+    N_("Guitar"), N_("Keyboard"), N_("Piano"), N_("Strings"), N_("Brass"), N_("Woodwinds"),
+    N_("Percussion"), N_("Synth"), N_("FX / other"), N_("Other"),
+)
+
 UNCONFIRMED = N_(
     "The bot could not confirm that the stem service started this job, so it may have been "
     "charged. It was not sent again."

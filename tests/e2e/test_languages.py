@@ -73,7 +73,8 @@ async def test_in_a_german_server_the_public_result_is_german_with_ping_and_link
         assert not status.ephemeral and status.embeds[0]["title"].startswith("[de] Stems:")
         assert result.content == f"[de] {world.alice.mention} your stems are ready."
         assert result.pinged_user_ids == {world.alice.id}
-        assert [b["label"] for b in result.buttons if b.get("url")] == ["Vocals", "Instrumental"]
+        labels = [b["label"] for b in result.buttons if b.get("url")]
+        assert labels == ["[de] Vocals", "[de] Instrumental"]  # the stems' names too
         assert all(str(b["url"]).startswith("http") for b in result.buttons if b.get("url"))
         assert world.standin.errors == []
 
