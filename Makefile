@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test demo sandbox lint install clean bench soak
+.PHONY: run test demo sandbox lint install clean bench soak messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,26 @@ soak: $(STAMP)
 	rm -f .soak.jsonl
 	STEMBOT_SOAK=1 STEMBOT_SOAK_REPORT=.soak.jsonl $(BIN)/pytest -q -m campaign --timeout 3600
 	$(BIN)/python -m tests.survival.soak_table .soak.jsonl
+
+# The message catalogs: extract every member-facing string into locales/stembot.pot, then merge
+# it into each language's .po (new strings arrive with an empty msgstr: English until translated).
+# Deterministic (no dates, no line numbers), so a current tree is left unchanged.
+LANGUAGES := es pt_BR de fr ja
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project stembot \
+		--version 1 --copyright-holder stembot --msgid-bugs-address "" \
+		-o locales/stembot.pot . >/dev/null
+	sed -i '/^"POT-Creation-Date:/d; /^# Copyright (C)/d; /^# FIRST AUTHOR/d' locales/stembot.pot
+	set -e; for lang in $(LANGUAGES); do \
+		po=locales/$$lang/LC_MESSAGES/stembot.po; \
+		if [ ! -f $$po ]; then \
+			$(BIN)/pybabel init -D stembot -i locales/stembot.pot -d locales -l $$lang >/dev/null; \
+		fi; \
+		$(BIN)/pybabel update -D stembot -i locales/stembot.pot -d locales -l $$lang \
+			--no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date \
+			>/dev/null 2>&1; \
+		sed -i '/^"POT-Creation-Date:/d; /^"PO-Revision-Date:/d' $$po; \
+	done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

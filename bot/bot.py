@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.engine import Engine
 from bot.store import GuildStore, StoreError
-from bot.tree import StemTree
+from bot.tree import StemTranslator, StemTree
 from bot.web import WebServer
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,7 @@ class StemBot(commands.AutoShardedBot):
         # board) when they load.
         self._engine = await Engine.open(self.settings, clock=self.clock)
         self._guild_store = GuildStore(self._engine.store)
+        await self.tree.set_translator(StemTranslator())
         for extension in self.initial_extensions:
             await self.load_extension(extension)
         await self.sync_commands(force=self.sync_only)
@@ -130,7 +131,7 @@ class StemBot(commands.AutoShardedBot):
             synced = await self.tree.sync(guild=guild)
             log.info("synced %d commands to dev guild %d", len(synced), guild.id)
             return "guild"
-        digest = self.command_hash()
+        digest = await self.command_hash()
         if not force and await self.guild_store.meta(COMMAND_HASH_KEY) == digest:
             log.info("commands unchanged since the last sync; not syncing")
             return "unchanged"
@@ -139,8 +140,13 @@ class StemBot(commands.AutoShardedBot):
         log.info("synced %d commands globally (they may take a while to appear)", len(synced))
         return "global"
 
-    def command_hash(self) -> str:
-        payload = [cmd.to_dict(self.tree) for cmd in self.tree.get_commands()]
+    async def command_hash(self) -> str:
+        """The commands as synced, localizations included: a new translation is a change."""
+        translator = self.tree.translator or StemTranslator()
+        payload = [
+            await cmd.get_translated_payload(self.tree, translator)
+            for cmd in self.tree.get_commands()
+        ]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     async def close(self) -> None:

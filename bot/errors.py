@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.i18n import N_
+
 
 class UserError(Exception):
     """Text meant for the person who invoked a command; shown privately, never logged."""
@@ -18,18 +20,23 @@ PAUSE_CODES = frozenset({429, 455})  # the whole API wants us to slow down
 # about money"). Anything else, 5xx and unknown codes included, may have created and charged.
 REFUSAL_CODES = frozenset({401, 402, 404, 422, 429, 455, 505})
 
+# Member-facing, in the product's words (no codes, no "API"); English here, translated where
+# shown (`_(exc.user_text)`), because a job's ending is stored as this sentence (round 2: codes).
 _USER_TEXT = {
-    401: "The bot's API key is missing or invalid. Please tell a server admin.",
-    402: "The API account is out of credits. Please tell a server admin.",
-    404: "That task or song was not found.",
-    429: "The API is busy right now; please try again in a moment.",
-    455: "The separation service is down for maintenance; please try again later.",
-    500: "The separation service had a temporary failure; please try again.",
-    501: "The separation failed upstream.",
-    505: "Stem separation is disabled upstream right now.",
-    NO_REPLY: "The separation service did not answer; please try again.",
-    BAD_REPLY: "The separation service sent a reply the bot could not read.",
+    401: N_("The bot's stem service key is missing or invalid. Please tell a server admin."),
+    402: N_("The bot is out of credits for the stem service. Please tell a server admin."),
+    404: N_("That music task or song was not found."),
+    429: N_("The stem service is busy right now; please try again in a moment."),
+    455: N_("The stem service is down for maintenance; please try again later."),
+    500: N_("The stem service had a temporary failure; please try again."),
+    501: N_("The stem service could not split this song."),
+    505: N_("Splitting is turned off at the stem service right now; please try again later."),
+    NO_REPLY: N_("The stem service did not answer; please try again."),
+    BAD_REPLY: N_("The stem service sent an answer the bot could not read; please try again."),
 }
+REFUSED_TEXT = N_(
+    "The stem service refused this request. Check the music task and the song, and try again."
+)
 
 
 class ApiError(Exception):
@@ -67,19 +74,16 @@ class ApiError(Exception):
 
     @property
     def user_text(self) -> str:
-        """What a Discord user should read. 422 carries the API's own words."""
-        if self.code == 422 or self.code not in _USER_TEXT:
-            return f"The API refused the request: {self.message}"
-        return _USER_TEXT[self.code]
+        """What a member reads (English; translated where shown). The API's words are logged."""
+        return _USER_TEXT.get(self.code, REFUSED_TEXT)
 
 
 class UnconfirmedSubmission(ApiError):
     """CreateTask got no usable answer: the job may exist (and be charged). Never resent."""
 
-    TEXT = (
-        "The separation service did not confirm the request, so it may or may not have started "
-        "(and charged) the separation. It was not resent; ask again only if you accept that it "
-        "may be charged twice."
+    TEXT = N_(
+        "The stem service did not confirm the job, so it may have started (and charged) it. "
+        "It was not sent again; ask again only if you accept that it may be charged twice."
     )
 
     @property

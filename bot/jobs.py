@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from bot.i18n import N_, _
+
 
 class Mode(StrEnum):
     """What the user asked the API to split the song into."""
@@ -16,12 +18,14 @@ class Mode(StrEnum):
 
     @property
     def label(self) -> str:
-        return MODE_LABELS[self]
+        """The member-facing name, in the reader's language (see bot.i18n)."""
+        return _(MODE_LABELS[self])
 
 
+# The one name of each mode, everywhere a member reads it: choices, lists, refusals.
 MODE_LABELS = {
-    Mode.VOCAL: "Vocals + instrumental (2 stems)",
-    Mode.INSTRUMENTAL: "Full split (up to 12 stems)",
+    Mode.VOCAL: N_("Vocals + instrumental (2 stems)"),
+    Mode.INSTRUMENTAL: N_("Full split (up to 12 stems)"),
 }
 
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.errors import UserError
+from bot.i18n import _, duration, listed, ngettext, number
 from bot.jobs import Mode
 
 
@@ -31,6 +32,7 @@ class GuildRules:
     dm_fallback: bool = True
     max_open_per_user: int = 3
     cooldown_s: float = 30.0
+    language: str | None = None  # public messages' language (a catalog name); None: the server's
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -105,35 +107,42 @@ def may_request(rules: GuildRules, member: Member) -> bool:
 def check_access(rules: GuildRules, member: Member, mode: Mode, now: float, usage: Usage) -> None:
     """Rules that need no API call: role, mode, cooldown. Raises UserError naming the rule."""
     if not may_request(rules, member):
-        roles = ", ".join(f"<@&{r}>" for r in rules.allowed_role_ids)
-        raise UserError(f"Only members with one of these roles may request stems: {roles}.")
+        roles = listed(f"<@&{r}>" for r in rules.allowed_role_ids)
+        raise UserError(_("Only members with one of these roles may ask for stems: {roles}.",
+                          roles=roles))
     if mode not in rules.allowed_modes:
-        allowed = " or ".join(f"`{m.value}`" for m in rules.allowed_modes) or "none"
-        raise UserError(f"This server does not allow mode `{mode.value}`. Allowed: {allowed}.")
+        if not rules.allowed_modes:
+            raise UserError(_("This server does not allow any mode right now."))
+        raise UserError(_("This server does not allow “{mode}”. Allowed: {allowed}.",
+                          mode=mode.label, allowed=listed(m.label for m in rules.allowed_modes)))
     last = usage.last_request_at
     if not member.is_admin and last is not None and now < last + rules.cooldown_s:
-        raise UserError(
-            f"Cooldown: one request every {rules.cooldown_s:.0f} s. "
-            f"Try again {timestamp(last + rules.cooldown_s)}."
-        )
+        raise UserError(_("Please wait between two jobs ({cooldown}). Try again {when}.",
+                          cooldown=duration(rules.cooldown_s),
+                          when=timestamp(last + rules.cooldown_s)))
 
 
 def check_spending(rules: GuildRules, usage: Usage, cost: float, now: float) -> None:
-    """Rules about paid requests: open jobs, daily limit, server budget."""
+    """Rules about paid jobs: open jobs, daily limit, server budget."""
     if usage.user_open_jobs >= rules.max_open_per_user:
-        raise UserError(
-            f"You already have {plural(usage.user_open_jobs, 'job')} running (the limit is "
-            f"{rules.max_open_per_user}). Wait for one to finish, or cancel one."
-        )
+        raise UserError(ngettext(
+            "You already have {n} job running (the limit is {limit}). Wait for it to finish, "
+            "or cancel it.",
+            "You already have {n} jobs running (the limit is {limit}). Wait for one to finish, "
+            "or cancel one.",
+            usage.user_open_jobs, limit=number(rules.max_open_per_user)))
     if rules.daily_user_limit is not None and usage.user_jobs_today >= rules.daily_user_limit:
-        raise UserError(
-            f"Daily limit reached: {plural(rules.daily_user_limit, 'paid request')} per person "
-            f"per day. It resets {timestamp(period_end(Period.DAY, now))}."
-        )
+        raise UserError(ngettext(
+            "Daily limit reached: {n} paid job per person per day. It resets {when}.",
+            "Daily limit reached: {n} paid jobs per person per day. It resets {when}.",
+            rules.daily_user_limit, when=timestamp(period_end(Period.DAY, now))))
     if rules.budget_credits is not None and usage.guild_spent + cost > rules.budget_credits:
         left = max(0.0, rules.budget_credits - usage.guild_spent)
-        raise UserError(
-            f"This server's credit budget is used up for this {rules.budget_period.value} "
-            f"({left:g} of {rules.budget_credits:g} left; this needs about {cost:g}). "
-            f"It resets {timestamp(period_end(rules.budget_period, now))}."
-        )
+        text = _("This server's credit budget is used up for today "
+                 "({left} of {budget} left; this needs about {cost}). It resets {when}.")
+        if rules.budget_period == Period.MONTH:
+            text = _("This server's credit budget is used up for this month "
+                     "({left} of {budget} left; this needs about {cost}). It resets {when}.")
+        raise UserError(text.format(
+            left=number(left), budget=number(rules.budget_credits), cost=number(cost),
+            when=timestamp(period_end(rules.budget_period, now))))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.api import StemApi
 from bot.errors import ApiError, UserError
+from bot.i18n import _
 from bot.jobs import Delivery, Job, JobState, RemoteState
 from bot.store import Cancelled, Store, StoreError
 
@@ -93,7 +94,7 @@ class FollowUp:
         if mine is None or mine.delivery != Delivery.UNDELIVERABLE:
             return None
         # The detail (Discord's codes) stays in the log and the operator's `stembot jobs`.
-        return "I couldn't post this result in the channel or DM you; here it is."
+        return _("I couldn't post this result in the channel or DM you; here it is.")
 
     async def fresh_links(self, job_id: int, viewer: Viewer) -> Job:
         """The job with its stems as TaskInfo shows it now (links are re-signed upstream).
@@ -102,22 +103,24 @@ class FollowUp:
         and delivered to everyone who asked if it did finish."""
         job = await self.visible_job(job_id, viewer)
         if job is None and await self.asked_in(job_id, viewer.guild_id):
-            raise UserError(
-                f"Only the members who asked for job `#{job_id}`, or a server admin, can "
-                "refresh its links. The links on the result work until they expire."
-            )
+            raise UserError(_(
+                "Only the members who asked for job `#{job}`, or a server admin, can "
+                "refresh its links. The links on the result work until they expire.", job=job_id
+            ))
         if job is None or job.remote_id is None:
-            raise UserError(f"Job `#{job_id}` was not found here.")
+            raise UserError(_("Job `#{job}` was not found here.", job=job_id))
         remote_id = job.remote_id
         if job.state in RECHECKABLE:
             job = await self.recheck(job, viewer.user_id)
             if job.state == JobState.SUCCEEDED:
                 return job  # its stems were just read from the API
         if job.state != JobState.SUCCEEDED:
-            raise UserError(f"Job `#{job_id}` has no stems: it did not finish.")
+            raise UserError(_("Job `#{job}` has no stems: it did not finish.", job=job_id))
         separation = await self._api.separation(remote_id)
         if separation.state != RemoteState.SUCCEEDED or not separation.stems:
-            raise UserError("The API no longer has these stems; ask for the song again.")
+            raise UserError(
+                _("The stem service no longer has these stems; ask for the song again.")
+            )
         return replace(job, stems=separation.stems)
 
     # --- dead submissions -------------------------------------------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bot.api import MusicTask, StemApi
+from bot.i18n import ngettext
 from bot.jobs import RemoteState
 from bot.rate import RequestRate
 
@@ -85,6 +86,6 @@ def try_again_in(seconds: float) -> str:
     """'try again in 7 seconds' / 'in a minute': plain words for a refusal."""
     whole = max(1, round(seconds + 0.49))
     if whole < 60:
-        return f"try again in {whole} second{'s' if whole != 1 else ''}"
+        return ngettext("try again in {n} second", "try again in {n} seconds", whole)
     minutes = round(whole / 60)
-    return f"try again in {minutes} minute{'s' if minutes != 1 else ''}"
+    return ngettext("try again in {n} minute", "try again in {n} minutes", minutes)

@@ -137,6 +137,16 @@ def loaded(module: str) -> ModuleType:
     return importlib.import_module(module)
 
 
+async def private_answer(interaction: Interaction) -> Message:
+    """What a refused request was told: the private "thinking…" filled with the reason. The
+    channel never saw anything of it (issue 12: no public flash, no public followup)."""
+    first = await interaction.wait_response()
+    assert first.ephemeral, "the first response was public"
+    answer = await interaction.wait_original(lambda m: not m.loading)
+    assert answer.ephemeral and not [m for m in interaction.followups if not m.ephemeral]
+    return answer
+
+
 def button_id(message: Message, label: str) -> str:
     """The custom_id of the (non-link) button labelled `label` on `message`."""
     found = [b for b in message.buttons if b.get("label") == label and b.get("custom_id")]

@@ -6,6 +6,7 @@ import re
 
 from bot.api import MusicTask
 from bot.errors import UserError
+from bot.i18n import _, listed, ngettext
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _SONG_LINK = re.compile(
@@ -17,10 +18,10 @@ _SONG_LINK = re.compile(
 def clean_music_task_id(raw: str) -> str:
     value = raw.strip()
     if not _ID.fullmatch(value):
-        raise UserError(
-            "That task id doesn't look right: use the id of a finished Suno music task "
+        raise UserError(_(
+            "That music task id doesn't look right: use the id of a finished Suno music task "
             "(1-128 letters, digits, `-` or `_`)."
-        )
+        ))
     return value
 
 
@@ -30,10 +31,10 @@ def clean_song_id(raw: str) -> str:
     if link:
         return link.group(1)
     if not _ID.fullmatch(value):
-        raise UserError(
+        raise UserError(_(
             "That song id doesn't look right: use the song's id or its "
             "`https://suno.com/song/…` link."
-        )
+        ))
     return value
 
 
@@ -58,6 +59,8 @@ def _song_ref(song_id: str) -> str:
 
 def describe_songs(task: MusicTask) -> str:
     shown = task.songs[:SONGS_LISTED]
-    listed = ", ".join(f"{_song_ref(s.song_id)} ({inert(s.title)})" for s in shown)
+    named = [f"{_song_ref(s.song_id)} ({inert(s.title)})" for s in shown]
     more = len(task.songs) - len(shown)
-    return f"{listed} and {more} more" if more > 0 else listed or "no songs"
+    if more > 0:
+        named.append(ngettext("{n} more", "{n} more", more))
+    return listed(named) or _("no songs")

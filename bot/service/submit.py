@@ -11,11 +11,12 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 
 from bot.api import MusicTask, Song, StemApi
 from bot.errors import ApiError, UserError
+from bot.i18n import _
 from bot.jobs import Delivery, Job, JobState, Mode, RemoteState
 from bot.rate import RequestRate
 from bot.rules import check_access, check_spending
 from bot.service.create import Creator
-from bot.service.ids import describe_songs
+from bot.service.ids import describe_songs, inert
 from bot.service.locks import SongLocks
 from bot.service.request import Limits, Outcome, Request, Submission
 from bot.service_jobs import FollowUp, Unsettled, Viewer
@@ -72,23 +73,25 @@ class SubmitService:
         except ApiError as exc:
             if exc.code in (404, 422):
                 raise UserError(
-                    f"No music task `{music_task_id}` was found on this account."
+                    _("No music task `{task}` was found.", task=music_task_id)
                 ) from exc
             raise
         if task.provider and task.provider.lower() != "suno":
-            raise UserError(f"Task `{music_task_id}` is not a Suno music task.")
+            raise UserError(_("Task `{task}` is not a Suno music task.", task=music_task_id))
         if task.state in (RemoteState.PENDING, RemoteState.RUNNING, RemoteState.UNKNOWN):
-            raise UserError(f"Music task `{music_task_id}` hasn't finished yet; try again soon.")
+            raise UserError(_("Music task `{task}` hasn't finished yet; try again soon.",
+                              task=music_task_id))
         if task.state == RemoteState.FAILED:
-            raise UserError(f"Music task `{music_task_id}` failed, so it has no songs to split.")
+            raise UserError(_("Music task `{task}` failed, so it has no songs to split.",
+                              task=music_task_id))
         song = task.song(song_id)
         if song is None and not task.songs_readable:
             return task, Song(song_id, "", None, None, None)  # no title known: shown by its id
         if song is None:
-            raise UserError(
-                f"Song `{song_id}` is not in task `{music_task_id}`. "
-                f"It holds: {describe_songs(task)}."
-            )
+            raise UserError(_(
+                "Song `{song}` is not in music task `{task}`. It holds: {songs}.",
+                song=song_id, task=music_task_id, songs=describe_songs(task),
+            ))
         return task, song
 
     async def submit(self, request: Request, *, limits: Limits | None = None) -> Submission:
@@ -150,9 +153,11 @@ class SubmitService:
         if done.ended:
             return done
         if done.job.state == JobState.SUBMITTING:
-            raise UserError(f"Job `#{job.id}` is being submitted right now; try again shortly.")
+            raise UserError(_("Job `#{job}` ({title}) is starting right now; try again shortly.",
+                              job=job.id, title=inert(job.song_title or job.song_id)))
         if not done.job.is_open:
-            raise UserError(f"Job `#{job.id}` has already ended.")
+            raise UserError(_("Job `#{job}` ({title}) has already ended.", job=job.id,
+                              title=inert(job.song_title or job.song_id)))
         return done
 
     async def _submit(

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
+from bot.i18n import LANGUAGE_NAMES, N_, _, number
 from bot.jobs import Mode
 from bot.rules import GuildRules, Period, period_end, period_start, timestamp
 from cogs.stems._ui import rules_embed
@@ -17,26 +18,34 @@ if TYPE_CHECKING:
     from bot.bot import StemBot
 
 CONFIG_DESCRIPTIONS = {
-    "allow_role": "Let this role request stems (once any role is set, only those roles may)",
-    "remove_role": "Take this role off the allowed list",
-    "everyone": "True: everyone may request stems again (clears the role list)",
-    "results_channel": "Post every result in this channel",
-    "results_where_asked": "True: post results where each command was used",
-    "daily_limit": "Paid requests per person per day (0 = no limit)",
-    "budget": "Credits this server may spend per period (0 = no limit)",
-    "budget_period": "Whether the budget is per day or per month",
-    "modes": "Which modes members may use",
-    "confirm_full_split": "Ask for confirmation before the 12-stem mode",
-    "dm_fallback": "DM the requester when the channel can't be posted in",
-    "max_open_jobs": "Jobs one person may have running at once",
-    "cooldown_s": "Seconds between two requests by one person",
+    "allow_role": N_("Let this role ask for stems (once any role is set, only those roles may)"),
+    "remove_role": N_("Take this role off the allowed list"),
+    "everyone": N_("True: everyone may ask for stems again (clears the role list)"),
+    "results_channel": N_("Post every result in this channel"),
+    "results_where_asked": N_("True: post results where each command was used"),
+    "daily_limit": N_("Paid jobs per person per day (0 = no limit)"),
+    "budget": N_("Credits this server may spend per period (0 = no limit)"),
+    "budget_period": N_("Whether the budget is per day or per month"),
+    "modes": N_("Which modes members may use"),
+    "confirm_full_split": N_("Ask for confirmation before the full split"),
+    "dm_fallback": N_("DM the member when the results channel can't be posted in"),
+    "max_open_jobs": N_("Jobs one person may have running at once"),
+    "cooldown_s": N_("Seconds between two jobs by one person"),
+    "language": N_("The language of public messages (status and results)"),
 }
 MODES_CHOICES = [
-    Choice(name="Both modes", value="both"),
-    Choice(name="Vocals + instrumental only", value=Mode.VOCAL.value),
-    Choice(name="Full split only", value=Mode.INSTRUMENTAL.value),
+    Choice(name=N_("Both modes"), value="both"),
+    Choice(name=N_("Vocals + instrumental only"), value=Mode.VOCAL.value),
+    Choice(name=N_("Full split only"), value=Mode.INSTRUMENTAL.value),
 ]
-PERIOD_CHOICES = [Choice(name="Per day", value="day"), Choice(name="Per month", value="month")]
+PERIOD_CHOICES = [
+    Choice(name=N_("Per day"), value="day"), Choice(name=N_("Per month"), value="month")
+]
+# Each language named in itself (never translated); "server": follow the server's language.
+LANGUAGE_CHOICES = [
+    Choice(name=N_("The server's language"), value="server"),
+    *(Choice(name=name, value=code) for code, name in LANGUAGE_NAMES.items()),
+]
 # Options saved as given: the rules' field, and the option that sets it.
 SET_AS_GIVEN = {
     "confirm_full_split": "confirm_full_split",
@@ -63,6 +72,8 @@ def apply(rules: GuildRules, options: app_commands.Namespace) -> GuildRules:
         changes["budget_credits"] = options.budget or None
     if options.budget_period is not None:
         changes["budget_period"] = Period(options.budget_period)
+    if options.language is not None:
+        changes["language"] = None if options.language == "server" else options.language
     if options.modes is not None:
         both = options.modes == "both"
         changes["allowed_modes"] = tuple(Mode) if both else (Mode(options.modes),)
@@ -88,7 +99,7 @@ async def configure(bot: StemBot, interaction: discord.Interaction[StemBot], gui
     if changed != rules:
         await bot.guild_store.save_rules(guild_id, changed)
     embed = await settings_embed(bot, guild_id, changed)
-    text = "Saved." if changed != rules else "Current settings (pass options to change them)."
+    text = _("Saved.") if changed != rules else _("Current settings (pass options to change them).")
     await interaction.response.send_message(text, embed=embed, ephemeral=True)
     bot.acknowledged(interaction)
 
@@ -103,14 +114,16 @@ async def credits_embed(bot: StemBot, guild_id: int) -> discord.Embed:
     now = bot.clock()
     spent = await bot.guild_store.spent(guild_id, period_start(rules.budget_period, now))
     balance = await bot.engine.service.balance()
-    embed = discord.Embed(title="Credits", colour=discord.Colour.gold())
-    embed.add_field(name="API balance", value=f"{balance:g} credits (shared by every server)")
-    embed.add_field(name=f"Spent here this {rules.budget_period.value}", value=f"{spent:g}")
+    embed = discord.Embed(title=_("Credits"), colour=discord.Colour.gold())
+    embed.add_field(name=_("The bot's balance"),
+                    value=_("{n} credits (shared by every server)", n=number(balance)))
+    spent_here = _("Spent here today") if rules.budget_period == Period.DAY else _(
+        "Spent here this month")
+    embed.add_field(name=spent_here, value=number(spent))
     if rules.budget_credits is not None:
         left = max(0.0, rules.budget_credits - spent)
-        embed.add_field(
-            name="Budget left",
-            value=f"{left:g} of {rules.budget_credits:g}; resets "
-            f"{timestamp(period_end(rules.budget_period, now))}",
-        )
+        embed.add_field(name=_("Budget left"), value=_(
+            "{left} of {budget}; resets {when}", left=number(left),
+            budget=number(rules.budget_credits),
+            when=timestamp(period_end(rules.budget_period, now))))
     return embed

@@ -10,12 +10,13 @@ from discord.app_commands import Choice
 from discord.ext import commands
 
 from bot.errors import UserError
+from bot.i18n import N_, _
 from bot.jobs import Job, JobState, Mode
 from bot.rules import may_request
 from bot.service import Limits, Request
-from bot.service_jobs import RECHECKABLE, Viewer
+from bot.service_jobs import RECHECKABLE
 from cogs.stems import _admin, _jobs
-from cogs.stems._checks import member_of, results_channel
+from cogs.stems._checks import guild_id_of, member_of, results_channel, viewer_of
 from cogs.stems._lookup import SongLookup
 from cogs.stems._poster import ResultPoster
 from cogs.stems._status import StatusBoard
@@ -28,14 +29,21 @@ if TYPE_CHECKING:
 
 Interaction = discord.Interaction["StemBot"]
 MODE_CHOICES = [Choice(name=m.label, value=m.value) for m in Mode]
-SCOPE_CHOICES = [Choice(name="My jobs", value="mine"), Choice(name="Whole server", value="server")]
+SCOPE_CHOICES = [
+    Choice(name=N_("My jobs"), value="mine"), Choice(name=N_("Whole server"), value="server")
+]
 
 
 @app_commands.guild_only()
-class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno songs into stems"):
+class Stems(
+    commands.GroupCog, group_name="stems", group_description=N_("Split Suno songs into stems")
+):
     def __init__(self, bot: StemBot) -> None:
         self.bot = bot
-        self.status_board = StatusBoard()
+        self.status_board = StatusBoard(
+            lambda channel_id, message_id: bot.get_partial_messageable(channel_id)
+            .get_partial_message(message_id)
+        )
         self.songs = SongLookup(bot.engine.songs, bot.engine.lookup_cooldown)
         self.submitter = Submitter(bot, self.status_board)
         self.poster = ResultPoster(bot)
@@ -55,11 +63,11 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
 
     # --- /stems separate ---------------------------------------------------------------
 
-    @app_commands.command(name="separate", description="Split a Suno song into stems")
+    @app_commands.command(name="separate", description=N_("Split a Suno song into stems"))
     @app_commands.describe(
-        task_id="The finished Suno music task the song came from",
-        suno_id="The song: pick it from the list, or paste its id or suno.com/song link",
-        mode="Two stems (vocals + instrumental) or the full split (up to 12 stems)",
+        task_id=N_("The finished Suno music task the song came from"),
+        suno_id=N_("The song: pick it from the list, or paste its id or suno.com/song link"),
+        mode=N_("Vocals + instrumental (2 stems) or the full split (up to 12 stems)"),
     )
     @app_commands.choices(mode=MODE_CHOICES)
     async def separate(
@@ -71,7 +79,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
     ) -> None:
         chosen = Mode(mode.value) if mode else Mode.VOCAL
         # Everything below answers from memory and the local database: well within 3 s.
-        guild_id = _guild_id(interaction)
+        guild_id = guild_id_of(interaction)
         rules = await self.bot.guild_store.rules(guild_id)
         channel_id = results_channel(interaction, rules)
         # The request cleans its ids: a bad one is refused privately, before any response.
@@ -89,17 +97,17 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
 
     @separate.autocomplete("task_id")
     async def _task_choices(self, interaction: Interaction, current: str) -> list[Choice[str]]:
-        recent = await self.bot.guild_store.recent_music_tasks(_guild_id(interaction))
+        recent = await self.bot.guild_store.recent_music_tasks(guild_id_of(interaction))
         typed = current.strip().lower()
         return [
-            Choice(name=f"{title or 'Untitled'} · {task}"[:100], value=task)
+            Choice(name=f"{title or _('Untitled')} · {task}"[:100], value=task)
             for task, title in recent
             if typed in task.lower() or typed in title.lower()
         ][:25]
 
     @separate.autocomplete("suno_id")
     async def _song_choices(self, interaction: Interaction, current: str) -> list[Choice[str]]:
-        rules = await self.bot.guild_store.rules(_guild_id(interaction))
+        rules = await self.bot.guild_store.rules(guild_id_of(interaction))
         if not may_request(rules, member_of(interaction)):
             return []  # no API call, and no song titles, for someone who may not ask
         task_id = getattr(interaction.namespace, "task_id", None)
@@ -107,8 +115,8 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
 
     # --- /stems status, list, cancel ---------------------------------------------------
 
-    @app_commands.command(name="status", description="Show one of your jobs, or its result")
-    @app_commands.describe(job="The job number (pick from your recent jobs)")
+    @app_commands.command(name="status", description=N_("Show one of your jobs, or its result"))
+    @app_commands.describe(job=N_("The job number (pick from your recent jobs)"))
     async def status(self, interaction: Interaction, job: int) -> None:
         found = await self._visible_job(interaction, job)
         if found.state in RECHECKABLE and found.remote_id is not None:
@@ -138,31 +146,36 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         )
         self.bot.acknowledged(interaction)
 
-    @app_commands.command(name="list", description="List stem jobs, newest first")
-    @app_commands.describe(scope="Your own jobs, or the whole server's (needs Manage Server)")
+    @app_commands.command(name="list", description=N_("List stem jobs, newest first"))
+    @app_commands.describe(scope=N_("Your own jobs, or the whole server's (needs Manage Server)"))
     @app_commands.choices(scope=SCOPE_CHOICES)
     async def list_jobs(self, interaction: Interaction, scope: Choice[str] | None = None) -> None:
         whole_server = scope is not None and scope.value == "server"
         if whole_server and not member_of(interaction).is_admin:
-            raise UserError("Listing the whole server's jobs needs the Manage Server permission.")
-        guild_id, user_id = _guild_id(interaction), None if whole_server else interaction.user.id
-        title = "This server's stem jobs" if whole_server else "Your stem jobs"
+            raise UserError(
+                _("Listing the whole server's jobs needs the Manage Server permission.")
+            )
+        guild_id, user_id = guild_id_of(interaction), None if whole_server else interaction.user.id
+        title = _("This server's stem jobs") if whole_server else _("Your stem jobs")
 
         async def page(number: int) -> tuple[discord.Embed, bool]:
             return await _jobs.jobs_page(self.bot, guild_id, user_id, title, number)
 
         embed, has_next = await page(0)
         view = PagerView(interaction.user.id, page, has_next)
-        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+        sent = await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
         self.bot.acknowledged(interaction)
+        if isinstance(sent.resource, discord.InteractionMessage):
+            view.message = sent.resource  # so the page buttons can disable themselves
 
     @app_commands.command(
-        name="cancel", description="Stop tracking a job (spent credits stay spent)"
+        name="cancel", description=N_("Stop waiting for a job (credits already spent stay spent)")
     )
-    @app_commands.describe(job="The job number (pick from your running jobs)")
+    @app_commands.describe(job=N_("The job number (pick from your running jobs)"))
     async def cancel(self, interaction: Interaction, job: int) -> None:
         found = await self._visible_job(interaction, job)
-        viewer = _viewer(interaction)
+        viewer = viewer_of(interaction)
+        self.status_board.cancelling(found.id, viewer.user_id)  # the final status names them
         done = await self.bot.engine.service.cancel(found, viewer)
         await interaction.response.send_message(_jobs.cancelled_text(done, viewer), ephemeral=True)
         self.bot.acknowledged(interaction)
@@ -171,7 +184,7 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
     @cancel.autocomplete("job")
     async def _job_choices(self, interaction: Interaction, current: str) -> list[Choice[int]]:
         jobs, _ = await self.bot.guild_store.jobs_page(
-            _guild_id(interaction), interaction.user.id, offset=0, limit=25
+            guild_id_of(interaction), interaction.user.id, offset=0, limit=25
         )
         if interaction.command is not None and interaction.command.name == "cancel":
             jobs = [j for j in jobs if j.is_open]
@@ -185,17 +198,22 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
     async def _visible_job(self, interaction: Interaction, job_id: int) -> Job:
         """A job the user asked for (from any server), or, for an admin, one a member of this
         server asked for: the service's one rule, shared with cancel and Refresh."""
-        _guild_id(interaction)
-        job = await self.bot.engine.service.jobs.visible_job(job_id, _viewer(interaction))
+        guild_id_of(interaction)
+        job = await self.bot.engine.service.jobs.visible_job(job_id, viewer_of(interaction))
         if job is None:
-            raise UserError(f"No job `#{job_id}` of yours was found in this server.")
+            raise UserError(_("No job `#{job}` of yours was found in this server.", job=job_id))
         return job
 
     # --- admin: /stems config, /stems credits -------------------------------------------
 
-    @app_commands.command(name="config", description="Show or change this server's stem rules")
+    @app_commands.command(
+        name="config", description=N_("Show or change this server's stem settings")
+    )
     @app_commands.describe(**_admin.CONFIG_DESCRIPTIONS)
-    @app_commands.choices(modes=_admin.MODES_CHOICES, budget_period=_admin.PERIOD_CHOICES)
+    @app_commands.choices(
+        modes=_admin.MODES_CHOICES, budget_period=_admin.PERIOD_CHOICES,
+        language=_admin.LANGUAGE_CHOICES,
+    )
     @app_commands.checks.has_permissions(manage_guild=True)
     async def config(
         self,
@@ -213,27 +231,19 @@ class Stems(commands.GroupCog, group_name="stems", group_description="Split Suno
         dm_fallback: bool | None = None,
         max_open_jobs: app_commands.Range[int, 1, 50] | None = None,
         cooldown_s: app_commands.Range[int, 0, 3600] | None = None,
+        language: Choice[str] | None = None,
     ) -> None:
         # discord.py reads the options from this signature; `_admin.apply` reads the values
         # given by name, from the interaction's namespace: the options are listed once, here.
-        await _admin.configure(self.bot, interaction, _guild_id(interaction))
+        await _admin.configure(self.bot, interaction, guild_id_of(interaction))
 
-    @app_commands.command(name="credits", description="API balance and this server's spending")
+    @app_commands.command(
+        name="credits", description=N_("The bot's credits and this server's spending")
+    )
     @app_commands.checks.has_permissions(manage_guild=True)
     async def credits(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         self.bot.acknowledged(interaction)
-        embed = await _admin.credits_embed(self.bot, _guild_id(interaction))
+        embed = await _admin.credits_embed(self.bot, guild_id_of(interaction))
         await interaction.followup.send(embed=embed, ephemeral=True)
-
-
-def _guild_id(interaction: Interaction) -> int:
-    if interaction.guild_id is None:
-        raise UserError("Stem commands work in servers only.")
-    return interaction.guild_id
-
-
-def _viewer(interaction: Interaction) -> Viewer:
-    member = member_of(interaction)
-    return Viewer(member.user_id, interaction.guild_id, member.is_admin)
 

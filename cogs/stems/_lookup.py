@@ -8,6 +8,7 @@ from discord.app_commands import Choice
 
 from bot.api import MusicTask
 from bot.errors import ApiError, UserError
+from bot.i18n import _
 from bot.service import clean_music_task_id
 from bot.songs import Cooldown, SongCache, try_again_in
 
@@ -37,7 +38,7 @@ class SongLookup:
         if task is None:
             wait = self._cooldown.take(member_id)
             if wait > 0:
-                note = f"Looking up songs too often: {try_again_in(wait)}."
+                note = _("Looking up songs too often: {wait}.", wait=try_again_in(wait))
                 return [Choice(name=note, value=typed.strip()[:100] or "-")]
             task = await self._task(music_task_id)
         if task is None:

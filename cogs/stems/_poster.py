@@ -11,14 +11,16 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.delivery import Delivered
+from bot.i18n import _, speaking
 from bot.jobs import Delivery, Job, JobState, Subscription
+from cogs.stems._checks import server_language
 from cogs.stems._ui import (
     allowed,
-    failure_text,
     links_expire_at,
     mentions,
     result_embed,
     result_text,
+    status_embed,
 )
 from cogs.stems._views import links_view
 
@@ -61,31 +63,41 @@ class ResultPoster:
             results.update(await self._to_channel(job, channel_id, group))
         return results
 
-    def renderings(self, job: Job, user_ids: Sequence[int | None]) -> list[Rendered]:
+    def renderings(
+        self, job: Job, user_ids: Sequence[int | None], server: str | None = None
+    ) -> list[Rendered]:
         """The result post, then simpler ones to try when Discord refuses it (400): without
-        components, then plain text with the links inline."""
-        who = mentions(user_ids)
-        if job.state != JobState.SUCCEEDED:
-            return [(f"{who} {failure_text(job)}", None, None)]
+        components (links inline), then plain text. A DM (`server` named) pings nobody."""
+        ended = job.state != JobState.SUCCEEDED
+        if server is not None:
+            head = (_("From **{server}**: your stems could not be made.", server=server) if ended
+                    else _("From **{server}**: your stems are ready.", server=server))
+        else:
+            who = mentions(user_ids)
+            head = (_("{members} your stems could not be made.", members=who) if ended
+                    else _("{members} your stems are ready.", members=who))
+        if ended:  # an embed like a result: what happened, the credits, the next step
+            return [(head, status_embed(job), None)]
         expires = links_expire_at(job, self.bot)
-        head, embed = f"{who} your stems are ready.", result_embed(job, expires)
         return [
-            (head, embed, links_view(job, refresh=True)),
-            (head, embed, None),
+            (head, result_embed(job, expires), links_view(job, refresh=True)),
+            (head, result_embed(job, expires, buttons=False), None),
             (result_text(job, head, expires), None, None),
         ]
 
     async def _send(
-        self, to: discord.abc.Messageable, job: Job, user_ids: list[int | None], target: str
+        self, to: discord.abc.Messageable, job: Job, user_ids: list[int | None], target: str,
+        *, dm: bool = False,
     ) -> discord.Message:
         """Post the result; on a 400 post the next simpler rendering. Other errors propagate."""
-        versions = self.renderings(job, user_ids)
+        with speaking(await server_language(self.bot, job.guild_id)):
+            versions = self.renderings(job, user_ids, self._server_name(job) if dm else None)
         for number, (content, embed, view) in enumerate(versions, start=1):
             try:
                 return await to.send(
                     content, embed=embed or discord.utils.MISSING,
                     view=view or discord.utils.MISSING, suppress_embeds=embed is None,
-                    allowed_mentions=allowed(user_ids),
+                    allowed_mentions=allowed([] if dm else user_ids),
                     # With the state: a re-checked job's result is not its failure notice.
                     nonce=nonce(job.id, f"{job.state.value}:{target}"),
                 )
@@ -123,6 +135,10 @@ class ResultPoster:
             return {s.id: Delivered(Delivery.PENDING, f"channel error {exc.status}") for s in batch}
         return {s.id: Delivered(Delivery.CHANNEL, message_id=message.id) for s in batch}
 
+    def _server_name(self, job: Job) -> str:
+        guild = self.bot.get_guild(job.guild_id) if job.guild_id is not None else None
+        return discord.utils.escape_markdown(guild.name) if guild is not None else _("a server")
+
     async def _to_dm(self, job: Job, sub: Subscription, reason: str) -> Delivered:
         if sub.user_id is None:
             return Delivered(Delivery.UNDELIVERABLE, reason)
@@ -132,7 +148,7 @@ class ResultPoster:
                 return Delivered(Delivery.UNDELIVERABLE, f"{reason}; DMs are off in this server")
         try:
             user = await self.bot.fetch_user(sub.user_id)
-            message = await self._send(user, job, [sub.user_id], f"dm{sub.id}")
+            message = await self._send(user, job, [sub.user_id], f"dm{sub.id}", dm=True)
         except (discord.Forbidden, discord.NotFound) as exc:
             return Delivered(Delivery.UNDELIVERABLE, f"{reason}; DM refused: {exc.code}")
         except discord.HTTPException as exc:

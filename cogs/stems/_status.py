@@ -1,4 +1,4 @@
-"""Keeps each job's public status message current while its interaction token lives."""
+"""Keeps each job's public status message true until the job ends, in the server's language."""
 
 from __future__ import annotations
 
@@ -6,47 +6,81 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import discord
 
-from bot.jobs import Job
+from bot.i18n import _, speaking
+from bot.jobs import Job, JobState
 from cogs.stems._ui import status_embed
 
 log = logging.getLogger(__name__)
 
-# Interaction tokens die after 15 minutes; stop editing a little before.
+# Interaction tokens die after 15 minutes; past this, the message is edited through its channel.
 TOKEN_LIFETIME_S = 14 * 60
+
+ChannelMessage = Callable[[int, int], discord.PartialMessage]  # (channel id, message id)
+
+
+@dataclass
+class Watched:
+    message: discord.WebhookMessage
+    token_until: float
+    where: str  # where the result will be posted ("<#123>")
+    language: str  # the server's language, chosen when the status was posted
 
 
 class StatusBoard:
     """Job id -> the status messages showing it; edited on every state change (no polling)."""
 
-    def __init__(self) -> None:
-        self._messages: defaultdict[int, list[tuple[discord.WebhookMessage, float]]] = (
-            defaultdict(list)
-        )
+    def __init__(self, channel_message: ChannelMessage) -> None:
+        self._channel_message = channel_message
+        self._messages: defaultdict[int, list[Watched]] = defaultdict(list)
+        self._cancelled_by: dict[int, int] = {}
         self._edits: set[asyncio.Task[None]] = set()
 
-    def watch(self, job_id: int, message: discord.WebhookMessage) -> None:
-        self._messages[job_id].append((message, time.monotonic() + TOKEN_LIFETIME_S))
+    def watch(
+        self, job_id: int, message: discord.WebhookMessage, where: str, language: str
+    ) -> None:
+        until = time.monotonic() + TOKEN_LIFETIME_S
+        self._messages[job_id].append(Watched(message, until, where, language))
+
+    def cancelling(self, job_id: int, user_id: int) -> None:
+        """Who is cancelling: the final status names them."""
+        self._cancelled_by[job_id] = user_id
 
     def on_job_changed(self, job: Job) -> None:
         """A store observer: called after each state change has been written."""
-        now = time.monotonic()
-        alive = [(m, until) for m, until in self._messages.pop(job.id, []) if until > now]
-        for message, _ in alive:
-            task = asyncio.create_task(self._edit(message, job))
+        watched = self._messages.pop(job.id, [])
+        if job.is_open and watched:
+            self._messages[job.id] = watched
+        who = None if job.is_open else self._cancelled_by.pop(job.id, None)
+        for entry in watched:
+            task = asyncio.create_task(self._edit(entry, job, who))
             self._edits.add(task)
             task.add_done_callback(self._edits.discard)
-        if job.is_open and alive:
-            self._messages[job.id] = alive
 
     @staticmethod
-    async def _edit(message: discord.WebhookMessage, job: Job) -> None:
-        # Keep the note ("I'll ping you in #results…"): it says where the result will appear.
-        note = message.embeds[0].description if message.embeds else None
+    def note(job: Job, where: str, cancelled_by: int | None) -> str | None:
+        """The line under the status: the final state replaces the promise to post."""
+        if job.state == JobState.SUCCEEDED:
+            return _("Finished: the stems are posted in {where}.", where=where)
+        if job.state == JobState.CANCELLED and cancelled_by is not None:
+            return _("Cancelled by {member}.", member=f"<@{cancelled_by}>")
+        if job.is_open:
+            return _("The stems will be posted in {where} when they are ready.", where=where)
+        return None
+
+    async def _edit(self, entry: Watched, job: Job, cancelled_by: int | None) -> None:
+        with speaking(entry.language):
+            embed = status_embed(job, self.note(job, entry.where, cancelled_by))
         try:
-            await message.edit(embed=status_embed(job, note))
+            if time.monotonic() < entry.token_until:
+                await entry.message.edit(embed=embed)
+            else:
+                message = self._channel_message(entry.message.channel.id, entry.message.id)
+                await message.edit(embed=embed)
         except discord.HTTPException as exc:
             log.info("job %d: status message not updated (%s)", job.id, exc.status)
 

@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.i18n import _, number, speaking
 from bot.rules import GuildRules
 from bot.service import Limits, Outcome, Request, Submission
 from bot.tree import error_text, reply_privately
-from cogs.stems._checks import member_of
+from cogs.stems._checks import member_of, server_language
 from cogs.stems._status import StatusBoard
-from cogs.stems._ui import links_expire_at, result_embed, status_embed
+from cogs.stems._ui import links_expire_at, result_embed, status_embed, title_of
 from cogs.stems._views import ConfirmView, links_view
 
 if TYPE_CHECKING:
@@ -31,8 +32,7 @@ class Submitter:
         self.board = board
 
     async def confirm(self, interaction: Interaction, request: Request, rules: GuildRules) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        self.bot.acknowledged(interaction)
+        await self._defer_privately(interaction)
         estimate = await self.bot.engine.service.estimate(request)
 
         async def confirmed(clicked: Interaction) -> None:
@@ -40,8 +40,8 @@ class Submitter:
 
         view = ConfirmView(interaction.user.id, confirmed)
         view.message = await interaction.followup.send(
-            f"The full split (up to 12 stems) costs about **{estimate:g} credits**, "
-            "charged even if you cancel later. Go ahead?",
+            _("The full split (up to 12 stems) costs about **{credits} credits**, charged even "
+              "if you cancel later. Go ahead?", credits=number(estimate)),
             view=view,
             ephemeral=True,
             wait=True,
@@ -50,20 +50,21 @@ class Submitter:
     async def submit_now(
         self, interaction: Interaction, request: Request, rules: GuildRules
     ) -> None:
-        await self._defer_publicly(interaction)
+        """The pre-flight and the payment run under a private "thinking…": a refusal stays
+        private. The public status is posted only once the job is accepted."""
+        await self._defer_privately(interaction)
         await self._submit(interaction, request, rules)
 
     async def show_shared(
         self, interaction: Interaction, request: Request, shared: Submission
     ) -> None:
         """A request that joined or reused a job (nothing to pay): shown like a submission."""
-        await self._defer_publicly(interaction)
+        await self._defer_privately(interaction)
         await self._show(interaction, request, shared)
 
-    async def _defer_publicly(self, interaction: Interaction) -> None:
-        await interaction.response.defer(thinking=True)
+    async def _defer_privately(self, interaction: Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         self.bot.acknowledged(interaction)
-        interaction.extras["public_defer"] = True
 
     async def _submit_reporting_errors(
         self, interaction: Interaction, request: Request, rules: GuildRules
@@ -84,26 +85,36 @@ class Submitter:
     async def _show(
         self, interaction: Interaction, request: Request, submission: Submission
     ) -> None:
-        embed, view = self._render(submission, request)
+        """Privately "accepted", then the public status (the server's language)."""
+        job = submission.job
+        await interaction.edit_original_response(
+            content=_("Job `#{job}` ({title}) is accepted; its status is posted in this channel.",
+                      job=job.id, title=title_of(job)), view=None,
+        )
+        where = f"<#{request.channel_id}>" if request.channel_id else _("this channel")
+        language = await server_language(self.bot, request.guild_id)
+        with speaking(language):
+            embed, view = self._render(submission, request, where)
         message = await interaction.followup.send(
             embed=embed, view=view or discord.utils.MISSING, wait=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
-        interaction.extras["filled"] = True
-        if submission.job.is_open:
-            self.board.watch(submission.job.id, message)
+        if job.is_open:
+            self.board.watch(job.id, message, where, language)
 
     def _render(
-        self, submission: Submission, request: Request
+        self, submission: Submission, request: Request, where: str
     ) -> tuple[discord.Embed, discord.ui.View | None]:
         job = submission.job
         if submission.outcome == Outcome.REUSED:
-            extra = "Reused a finished result: **no credits were spent**."
+            extra = _("Reused a finished result: **no credits were spent**.")
             embed = result_embed(job, links_expire_at(job, self.bot), extra=extra)
             return embed, links_view(job, refresh=True)
-        where = f"<#{request.channel_id}>" if request.channel_id else "here"
+        member = f"<@{request.user_id}>"
         if submission.outcome == Outcome.JOINED:
-            note = f"Someone already asked for this song: you will be pinged too, in {where}."
+            note = _("{member} asked for a song already being split: they will be pinged too, "
+                     "in {where}.", member=member, where=where)
         else:
-            note = f"Submitted. I'll ping you in {where} when the stems are ready."
+            note = _("{member} asked for these stems. They will be posted in {where} when they "
+                     "are ready.", member=member, where=where)
         return status_embed(job, note), None

@@ -8,8 +8,10 @@ from urllib.parse import quote, urlsplit
 
 import discord
 
+from bot.i18n import LANGUAGE_NAMES, _, duration, listed, ngettext, number
 from bot.jobs import Job, JobState, Stem
-from bot.rules import GuildRules, timestamp
+from bot.rules import GuildRules, Period, timestamp
+from cogs.stems._words import credits_line, next_step, reason, state_word
 
 if TYPE_CHECKING:
     from bot.bot import StemBot
@@ -31,17 +33,6 @@ COLOURS = {
     JobState.CANCELLED: discord.Colour.dark_grey(),
     JobState.INTERRUPTED: discord.Colour.orange(),
 }
-
-STATE_WORDS = {
-    JobState.SUBMITTING: "Submitting…",
-    JobState.RUNNING: "Separating…",
-    JobState.SUCCEEDED: "Done",
-    JobState.FAILED: "Failed",
-    JobState.TIMED_OUT: "Timed out",
-    JobState.CANCELLED: "Cancelled",
-    JobState.INTERRUPTED: "Interrupted",
-}
-
 
 def safe(text: str | None, limit: int = 100) -> str:
     """User- or API-supplied text made inert: no markdown, no mentions, bounded length."""
@@ -71,6 +62,11 @@ def title_of(job: Job) -> str:
     return safe(job.song_title, 80) or f"`{job.song_id}`"
 
 
+def stem_word(stem: Stem, limit: int) -> str:
+    """A stem's name in the reader's language when it is a known one (else as the API named it)."""
+    return safe(_(stem.label), limit)
+
+
 def mentions(user_ids: Iterable[int | None]) -> str:
     return " ".join(f"<@{u}>" for u in dict.fromkeys(user_ids) if u is not None)
 
@@ -81,98 +77,89 @@ def allowed(user_ids: Iterable[int | None]) -> discord.AllowedMentions:
     return discord.AllowedMentions(everyone=False, roles=False, users=users, replied_user=False)
 
 
-def took(job: Job) -> str:
-    seconds = job.duration_s
-    if seconds is None:
-        return ""
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
-
-
 def status_embed(job: Job, note: str | None = None) -> discord.Embed:
-    """The live status of one job: id, song, mode, state, elapsed time."""
-    embed = discord.Embed(title=f"Stems: {title_of(job)}"[:TITLE_MAX], colour=COLOURS[job.state])
-    embed.add_field(name="Job", value=f"`#{job.id}`")
-    embed.add_field(name="Mode", value=job.mode.label)
-    embed.add_field(name="State", value=STATE_WORDS[job.state])
-    embed.add_field(name="Song", value=f"`{job.song_id}`", inline=False)
+    """A job as members see it: song, mode, state, time; once ended, what happened, whether
+    credits were spent and the next step (like a result)."""
+    embed = discord.Embed(title=_("Stems: {title}", title=title_of(job))[:TITLE_MAX],
+                          colour=COLOURS[job.state])
+    embed.add_field(name=_("Job"), value=f"`#{job.id}`")
+    embed.add_field(name=_("Mode"), value=job.mode.label)
+    embed.add_field(name=_("State"), value=state_word(job))
     started = job.submitted_at or job.created_at
     if job.is_open:
-        embed.add_field(name="Started", value=timestamp(started.timestamp()))
-    elif job.finished_at is not None:
-        embed.add_field(name="Finished", value=timestamp(job.finished_at.timestamp()))
-    if job.error and not job.is_open:
-        embed.add_field(name="Why", value=safe(job.error, 1000), inline=False)
-    if note:
+        embed.add_field(name=_("Started"), value=timestamp(started.timestamp()))
         embed.description = note
+        return embed
+    if job.finished_at is not None:
+        embed.add_field(name=_("Finished"), value=timestamp(job.finished_at.timestamp()))
+    if job.state != JobState.SUCCEEDED:
+        embed.add_field(name=_("What happened"), value=reason(job), inline=False)
+        embed.add_field(name=_("Credits"), value=credits_line(job), inline=False)
+        embed.add_field(name=_("Next step"), value=next_step(job), inline=False)
+    embed.description = note
     return embed
 
 
-def stem_lines(stems: Sequence[Stem], budget: int) -> list[str]:
-    """One `**Label**: [download](url)` line per stem, as many as fit `budget` characters.
+def head_line(job: Job) -> str:
+    """Mode, job number and run time: one sentence per case, never glued from pieces."""
+    if job.duration_s is None:
+        return _("{mode} · job `#{job}`", mode=job.mode.label, job=job.id)
+    return _("{mode} · job `#{job}` · took {duration}", mode=job.mode.label, job=job.id,
+             duration=duration(job.duration_s))
 
-    Stems without a link button get the room first: for them the line is the only way in.
-    """
-    has_button = buttoned(stems)
-    with_button = [stem in has_button for stem in stems]
-    lines = [
-        f"**{safe(stem.label, 60)}**: "
-        + ("use its button below" if button else "link too long for Discord")
-        for stem, button in zip(stems, with_button, strict=True)
-    ]
-    used = sum(len(line) + 1 for line in lines)
-    for index in sorted(range(len(stems)), key=lambda i: with_button[i]):  # buttonless first
-        link = stem_link(stems[index])
-        if used + len(link) - len(lines[index]) <= budget:
-            used += len(link) - len(lines[index])
-            lines[index] = link
+
+def stem_lines(stems: Sequence[Stem], budget: int) -> list[str]:
+    """One `**Label**: [download](url)` line per stem, in order, as many as fit `budget`
+    characters; a stem whose link does not fit says so (Refresh links shows it again)."""
+    lines, used = [], 0
+    for stem in stems:
+        line = stem_link(stem)
+        if used + len(line) + 1 > budget:
+            line = _("**{stem}**: link too long to show here", stem=stem_word(stem, 60))
+        used += len(line) + 1
+        lines.append(line)
     return lines
 
 
 def stem_link(stem: Stem) -> str:
     """`**Label**: [download](url)`; a URL that is no web link is shown as inert text."""
     url = web_url(stem.url, markdown=True)
-    target = f"[download]({url})" if url else safe(stem.url, 300)
-    return f"**{safe(stem.label, 60)}**: {target}"
+    if url is None:
+        return f"**{stem_word(stem, 60)}**: {safe(stem.url, 300)}"
+    return _("**{stem}**: [download]({url})", stem=stem_word(stem, 60), url=url)
 
 
 def result_text(job: Job, head: str, expires_at: float | None) -> str:
     """A result as plain message text, links inline: for when embeds and buttons are refused."""
-    lines = [head, f"**{title_of(job)}** · {job.mode.label} · job `#{job.id}`"]
+    lines = [head, f"**{title_of(job)}** · {head_line(job)}"]
     if expires_at is not None:
-        lines.append(f"Links expire {timestamp(expires_at)}; use `/stems status` after that.")
-    for stem in job.stems:
-        line = stem_link(stem)
-        if sum(len(x) + 1 for x in lines) + len(line) > CONTENT_MAX:
-            line = f"**{safe(stem.label, 60)}**: link too long for a message"
-        if sum(len(x) + 1 for x in lines) + len(line) <= CONTENT_MAX:
-            lines.append(line)
-    return "\n".join(lines)
+        lines.append(_("Links expire {when}; use `/stems status` after that.",
+                       when=timestamp(expires_at)))
+    budget = CONTENT_MAX - sum(len(x) + 1 for x in lines)
+    return "\n".join([*lines, *stem_lines(job.stems, budget)])[:CONTENT_MAX]
 
 
-def result_embed(job: Job, expires_at: float | None, *, extra: str | None = None) -> discord.Embed:
-    """A finished job's stems as named links, with expiry, id and run time."""
-    embed = discord.Embed(title=f"Stems: {title_of(job)}"[:TITLE_MAX], colour=COLOURS[job.state])
-    head = [f"{job.mode.label} · job `#{job.id}`" + (f" · took {took(job)}" if took(job) else "")]
-    if extra:
-        head.append(extra)
+def result_embed(
+    job: Job, expires_at: float | None, *, extra: str | None = None, buttons: bool = True
+) -> discord.Embed:
+    """A finished job: its stems' names (one link button each), or, without buttons, the
+    links inline. Stems that get no button are linked in the text either way."""
+    embed = discord.Embed(title=_("Stems: {title}", title=title_of(job))[:TITLE_MAX],
+                          colour=COLOURS[job.state])
+    head = [head_line(job), *([extra] if extra else [])]
     if expires_at is not None:
-        head.append(f"Links expire {timestamp(expires_at)}; use **Refresh links** after that.")
+        head.append(_("Links expire {when}; use **Refresh links** after that.",
+                      when=timestamp(expires_at)))
+    with_button = buttoned(job.stems) if buttons else []
+    if with_button:
+        names = listed(f"**{stem_word(s, 60)}**" for s in job.stems if s in with_button)
+        head.append(_("Tap a button below to download: {stems}.", stems=names))
     budget = min(DESCRIPTION_MAX, EMBED_TOTAL - len(embed.title or "") - 200) - sum(
         len(h) + 1 for h in head
     )
-    embed.description = "\n".join([*head, "", *stem_lines(job.stems, budget)])
+    rest = [s for s in job.stems if s not in with_button]
+    embed.description = "\n".join([*head, "", *stem_lines(rest, budget)]).strip()
     return embed
-
-
-def failure_text(job: Job) -> str:
-    what = {
-        JobState.FAILED: "failed",
-        JobState.TIMED_OUT: "timed out",
-        JobState.INTERRUPTED: "was interrupted",
-        JobState.CANCELLED: "was cancelled",
-    }.get(job.state, job.state.value)
-    return f"Job `#{job.id}` ({title_of(job)}) {what}: {safe(job.error, 900)}"
 
 
 def button_url(stem: Stem) -> str | None:
@@ -189,34 +176,45 @@ def buttoned(stems: Sequence[Stem]) -> list[Stem]:
 def link_buttons(stems: Sequence[Stem]) -> list[discord.ui.Button[discord.ui.View]]:
     """A link button per stem whose URL Discord accepts (see `buttoned`)."""
     return [
-        discord.ui.Button(label=safe(s.label, 80), url=button_url(s)) for s in buttoned(stems)
+        discord.ui.Button(label=stem_word(s, 80), url=button_url(s)) for s in buttoned(stems)
     ]
 
 
 def rules_embed(rules: GuildRules, spent: float) -> discord.Embed:
-    roles = ", ".join(f"<@&{r}>" for r in rules.allowed_role_ids) or "everyone"
-    channel = f"<#{rules.results_channel_id}>" if rules.results_channel_id else "where asked"
-    budget = (
-        f"{rules.budget_credits:g} credits per {rules.budget_period.value} "
-        f"({spent:g} spent so far)" if rules.budget_credits is not None else "no limit"
-    )
-    daily = f"{rules.daily_user_limit} per person" if rules.daily_user_limit else "no limit"
-    embed = discord.Embed(title="Stem separation settings", colour=discord.Colour.blurple())
+    roles = listed(f"<@&{r}>" for r in rules.allowed_role_ids) or _("everyone")
+    channel = f"<#{rules.results_channel_id}>" if rules.results_channel_id else _("where asked")
+    embed = discord.Embed(title=_("Stem settings"), colour=discord.Colour.blurple())
+    yes, no = _("yes"), _("no")
     for name, value in (
-        ("Who may request", roles),
-        ("Results channel", channel),
-        ("Daily limit", daily),
-        ("Server budget", budget),
-        ("Allowed modes", ", ".join(m.label for m in rules.allowed_modes) or "none"),
-        ("Confirm 12-stem mode", "yes" if rules.confirm_full_split else "no"),
-        ("DM when the channel fails", "yes" if rules.dm_fallback else "no"),
-        ("Open jobs per person", str(rules.max_open_per_user)),
-        ("Cooldown", f"{rules.cooldown_s:g} s"),
+        (_("Who may ask for stems"), roles),
+        (_("Results channel"), channel),
+        (_("Daily limit"), daily_text(rules)),
+        (_("Server budget"), budget_text(rules, spent)),
+        (_("Allowed modes"), listed(m.label for m in rules.allowed_modes) or _("none")),
+        (_("Confirm the full split"), yes if rules.confirm_full_split else no),
+        (_("DM when the channel fails"), yes if rules.dm_fallback else no),
+        (_("Open jobs per person"), number(rules.max_open_per_user)),
+        (_("Cooldown"), duration(rules.cooldown_s) if rules.cooldown_s else _("none")),
+        (_("Language"), LANGUAGE_NAMES.get(rules.language or "", _("the server's language"))),
     ):
         embed.add_field(name=name, value=value)
     return embed
 
 
+def daily_text(rules: GuildRules) -> str:
+    if not rules.daily_user_limit:
+        return _("no limit")
+    return ngettext("{n} paid job per person", "{n} paid jobs per person", rules.daily_user_limit)
+
+
+def budget_text(rules: GuildRules, spent: float) -> str:
+    if rules.budget_credits is None:
+        return _("no limit")
+    per = _("per day") if rules.budget_period == Period.DAY else _("per month")
+    return _("{budget} credits {per} ({spent} spent so far)",
+             budget=number(rules.budget_credits), per=per, spent=number(spent))
+
+
 def job_line(job: Job) -> str:
     when = timestamp(job.created_at.timestamp())
-    return f"`#{job.id}` {STATE_WORDS[job.state]} · {title_of(job)} · {job.mode.value} · {when}"
+    return f"`#{job.id}` {state_word(job)} · {title_of(job)} · {job.mode.label} · {when}"

@@ -38,10 +38,10 @@ async def test_config_without_options_shows_the_current_settings(tmp_path: Path)
         shown = await asked.wait_original()
 
         assert shown.ephemeral and shown.content.startswith("Current settings")
-        assert field(shown, "Who may request") == "everyone"
+        assert field(shown, "Who may ask for stems") == "everyone"
         assert field(shown, "Results channel") == "where asked"
         assert field(shown, "Daily limit") == "no limit"
-        assert field(shown, "Confirm 12-stem mode") == "yes"
+        assert field(shown, "Confirm the full split") == "yes"
         assert field(shown, "Open jobs per person") == "3"
         assert world.standin.errors == []
 
@@ -63,15 +63,15 @@ async def test_config_options_are_saved_and_shown(tmp_path: Path) -> None:
 
         assert saved.content == "Saved." and saved.ephemeral
         assert shown.content.startswith("Current settings")
-        assert field(shown, "Who may request") == f"<@&{djs.id}>"
+        assert field(shown, "Who may ask for stems") == f"<@&{djs.id}>"
         assert field(shown, "Results channel") == f"<#{results.id}>"
-        assert field(shown, "Daily limit") == "5 per person"
+        assert field(shown, "Daily limit") == "5 paid jobs per person"
         assert field(shown, "Allowed modes") == Mode.VOCAL.label
         assert field(shown, "Server budget") == "50 credits per day (0 spent so far)"
-        assert field(shown, "Confirm 12-stem mode") == "no"
+        assert field(shown, "Confirm the full split") == "no"
         assert field(shown, "DM when the channel fails") == "no"
         assert field(shown, "Open jobs per person") == "2"
-        assert field(shown, "Cooldown") == "10 s"
+        assert field(shown, "Cooldown") == "10 seconds"
         rules = await world.bot.guild_store.rules(world.guild.id)
         assert rules.allowed_role_ids == (djs.id,) and rules.budget_period == Period.DAY
         assert saved.pings_everyone is False and saved.pinged_roles == set()
@@ -94,7 +94,7 @@ async def test_config_can_undo_roles_results_channel_and_limits(tmp_path: Path) 
         )
         shown = await undo.wait_original()
 
-        assert field(shown, "Who may request") == "everyone"
+        assert field(shown, "Who may ask for stems") == "everyone"
         assert field(shown, "Results channel") == "where asked"
         assert field(shown, "Daily limit") == "no limit"
         assert world.standin.errors == []
@@ -110,7 +110,7 @@ async def test_the_next_result_goes_to_the_configured_results_channel(tmp_path: 
 
         asked = await world.separate(world.alice)
         result = await world.result()
-        status = await asked.wait_original_edit(lambda m: "Done" in m.text)
+        status = await asked.wait_reply(lambda m: m.edited and "Finished" in m.text)
 
         assert status.channel_id == world.channel.id
         assert results.mention in status.text  # still says where the result went
@@ -148,10 +148,10 @@ async def test_credits_show_the_api_balance_and_this_servers_spending(tmp_path: 
         await world.result()
 
         asked = await world.command("stems credits", user=world.admin)
-        shown = await asked.wait_original(lambda m: bool(m.embeds))
+        shown = await asked.wait_reply(lambda m: bool(m.embeds))
 
         assert asked.responses[0].ephemeral and shown.ephemeral
-        assert field(shown, "API balance").startswith(f"{world.sandbox.balance:g} credits")
+        assert field(shown, "The bot's balance").startswith(f"{world.sandbox.balance:g} credits")
         assert world.sandbox.balance == 999
         assert field(shown, "Spent here this month") == "1"
         assert world.sandbox.calls["balance"] == 1
@@ -166,7 +166,7 @@ async def test_credits_show_the_budget_left_when_one_is_set(tmp_path: Path) -> N
         await world.result()
 
         asked = await world.command("stems credits", user=world.admin)
-        shown = await asked.wait_original(lambda m: bool(m.embeds))
+        shown = await asked.wait_reply(lambda m: bool(m.embeds))
 
         assert field(shown, "Budget left").startswith("19 of 20; resets <t:")
         assert world.standin.errors == []

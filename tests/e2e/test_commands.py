@@ -108,7 +108,7 @@ async def test_job_autocomplete_for_cancel_offers_running_jobs(tmp_path: Path) -
         await world.set_rules(cooldown_s=0)
         await ended_job(world, world.alice, song="old")
         running = await world.separate(world.alice)
-        await running.wait_original(lambda m: bool(m.embeds))
+        await running.wait_reply(lambda m: bool(m.embeds))
 
         cancel = await world.command("stems cancel", focused="job", user=world.alice)
         await cancel.wait_response()
@@ -146,7 +146,7 @@ async def test_confirming_the_full_split_submits_and_posts_a_public_status(
         status = await pressed.wait_followup()
         result = await world.result()
 
-        assert prompt.content.startswith("Confirmed") and prompt.buttons == []
+        assert "is accepted" in prompt.content and prompt.buttons == []
         assert not status.ephemeral
         assert "#1" in status.text and "Full split" in status.text
         assert result.pinged_user_ids == {world.alice.id}
@@ -187,7 +187,7 @@ async def test_full_split_without_confirmation_is_submitted_at_once(tmp_path: Pa
         await world.set_rules(confirm_full_split=False)
 
         asked = await world.separate(world.alice, mode=Mode.INSTRUMENTAL)
-        status = await asked.wait_original(lambda m: bool(m.embeds))
+        status = await asked.wait_reply(lambda m: bool(m.embeds))
 
         assert not status.ephemeral and status.buttons == []
         assert world.sandbox.calls["estimate-credits"] == 0
@@ -198,12 +198,12 @@ async def test_a_full_split_that_reuses_a_result_needs_no_confirmation(tmp_path:
     async with bot_world(tmp_path) as world:
         await world.set_rules(confirm_full_split=False)
         first = await world.separate(world.alice, mode=Mode.INSTRUMENTAL)
-        await first.wait_original(lambda m: bool(m.embeds))
+        await first.wait_reply(lambda m: bool(m.embeds))
         await world.result()
         await world.set_rules(confirm_full_split=True)
 
         again = await world.separate(world.bob, mode=Mode.INSTRUMENTAL)
-        reused = await again.wait_original(lambda m: bool(m.embeds))
+        reused = await again.wait_reply(lambda m: bool(m.embeds))
 
         assert not reused.ephemeral and "no credits were spent" in reused.text
         assert button_id(reused, "Refresh links") == "stems:refresh:1"

@@ -15,16 +15,16 @@ async def test_refresh_twice_in_a_row_is_refused_in_plain_words_without_a_call(
         await world.separate(world.alice)
         result = await world.result()
         reused = await world.separate(world.bob)  # bob asks too: Refresh is for those who asked
-        await reused.wait_original(lambda m: bool(m.embeds))
+        await reused.wait_reply(lambda m: bool(m.embeds))
         refresh = button_id(result, "Refresh links")
         first = await world.standin.click(result, refresh, world.bob)
-        await first.wait_original(lambda m: bool(m.embeds))
+        await first.wait_reply(lambda m: bool(m.embeds))
         lookups = world.sandbox.calls["TaskInfo"]
 
         again = await world.standin.click(result, refresh, world.bob)
         refused = await again.wait_response()
         other = await world.standin.click(result, refresh, world.alice)
-        await other.wait_original(lambda m: bool(m.embeds))
+        await other.wait_reply(lambda m: bool(m.embeds))
 
         assert refused.ephemeral
         assert "try again in" in refused.content and "second" in refused.content
@@ -39,7 +39,7 @@ async def test_autocomplete_and_the_pre_flight_share_the_song_list(tmp_path: Pat
         listed = await world.command("stems separate", {"task_id": TASK}, focused="suno_id")
         await listed.wait_response()
         asked = await world.separate(world.bob)
-        await asked.wait_original(lambda m: bool(m.embeds))
+        await asked.wait_reply(lambda m: bool(m.embeds))
 
         assert world.sandbox.calls["TaskInfo"] == before + 1  # the list, read once
         assert world.creates() == 1

@@ -14,7 +14,7 @@ from tests.standin import Message
 async def accepted(world: World) -> int:
     """Alice asks for the demo song as the world's first job; its id once the API accepted it."""
     interaction = await world.separate(world.alice)
-    await interaction.wait_original(lambda m: bool(m.embeds))
+    await interaction.wait_reply(lambda m: bool(m.embeds))
     return 1
 
 
@@ -30,7 +30,11 @@ async def test_a_failed_separation_is_told_to_the_requester_in_the_channel(
         told = await world.result()
 
         assert told.pinged_user_ids == {world.alice.id}
-        assert "Job `#1` (Midnight Addiction) failed: the upstream model crashed" in told.content
+        # issue 12: an embed like a result, in our words; the API's own text only in the log
+        assert "your stems could not be made" in told.content
+        assert "Midnight Addiction" in told.text and "#1" in told.text
+        assert "could not split this song" in told.text and "Credits were spent" in told.text
+        assert "upstream model crashed" not in told.text
         assert told.buttons == []  # no links, no Refresh for a job that has no stems
         assert (await world.job(job_id)).state == JobState.FAILED
         assert world.standin.errors == []
@@ -43,8 +47,9 @@ async def test_a_job_past_its_deadline_is_told_it_timed_out(tmp_path: Path) -> N
         told = await world.result()
 
         assert told.pinged_user_ids == {world.alice.id}
-        assert "Job `#1` (Midnight Addiction) timed out" in told.content
-        assert "did not finish in time" in told.content
+        assert "your stems could not be made" in told.content
+        assert "Midnight Addiction" in told.text and "Took too long" in told.text
+        assert "did not finish in time" in told.text and "/stems status job:1" in told.text
         assert (await world.job(job_id)).state == JobState.TIMED_OUT
         assert world.creates() == 1
         assert world.standin.errors == []
@@ -65,7 +70,9 @@ async def test_a_channel_lost_after_submitting_gets_the_result_by_dm(
         dm = await world.dm(world.alice)
         await world.settle()
 
-        assert "your stems are ready" in dm.content and dm.pinged_user_ids == {world.alice.id}
+        # issue 12: the DM names the server and does not mention its own reader
+        assert dm.content == "From **Stem Lovers**: your stems are ready."
+        assert not dm.pinged_user_ids
         assert [b["label"] for b in dm.buttons if b.get("url")] == ["Vocals", "Instrumental"]
         [sub] = await world.subscriptions(job_id)
         assert (sub.delivery, sub.message_id) == (Delivery.DM, dm.id)
@@ -163,7 +170,7 @@ async def test_a_crowd_that_joined_one_job_is_pinged_in_batches_within_limits(
         crowd = [world.standin.add_member(world.guild, f"fan{n}") for n in range(45)]
         for fan in crowd:
             asked = await world.separate(fan)
-            await asked.wait_original(lambda m: bool(m.embeds))
+            await asked.wait_reply(lambda m: bool(m.embeds))
         [job] = await world.bot.engine.store.open_jobs()
 
         world.sandbox.finish(await world.remote_id(job.id))

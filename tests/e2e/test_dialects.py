@@ -12,7 +12,7 @@ import pytest
 
 from bot.jobs import JobState, Mode
 from bot.sandbox import DIALECTS, Dialect
-from tests.bot_world import SLOW_S, World, bot_world, button_id
+from tests.bot_world import SLOW_S, World, bot_world, button_id, private_answer
 from tests.standin import Message
 
 TWO = ["Vocals", "Instrumental"]
@@ -81,7 +81,7 @@ async def test_a_music_task_with_an_unfamiliar_word_but_its_songs_is_split(
         asked = await world.separate(world.alice, task="odd-task", song="odd-song")
         result = await world.result()
 
-        status = await asked.wait_original(lambda m: bool(m.embeds))
+        status = await asked.wait_reply(lambda m: bool(m.embeds))
         assert "Odd Word" in status.text
         assert list(links(result)) == TWO
         assert world.creates() == 1
@@ -100,12 +100,14 @@ async def test_a_song_list_the_bot_cannot_read_lets_the_api_judge_the_song(
         good = await world.separate(world.alice)
         result = await world.result()
         bad = await world.separate(world.bob, song="demo-song-9")
-        refused = await bad.wait_followup()
+        refused = await private_answer(bad)
         await world.settle()
 
-        assert (await good.wait_original(lambda m: bool(m.embeds))).embeds
+        assert (await good.wait_reply(lambda m: bool(m.embeds))).embeds
         assert list(links(result)) == TWO
-        assert refused.ephemeral and "suno\\_id not found" in refused.content  # escaped markdown
+        # issue 12: the API's words go to the log; the member reads ours
+        assert refused.ephemeral and "refused this request" in refused.content
+        assert "suno" not in refused.content
         assert world.creates() == 2  # the API judged the second song: its 422 made nothing
         assert (await world.job(2)).state is JobState.FAILED
         assert world.standin.errors == []
@@ -117,7 +119,7 @@ async def test_song_titles_listed_in_a_refusal_are_escaped(tmp_path: Path) -> No
         world.sandbox.add_music_task("hostile-task", [("hostile-song", hostile)])
 
         asked = await world.separate(world.alice, task="hostile-task", song="other-song")
-        refused = await asked.wait_followup()
+        refused = await private_answer(asked)
 
         assert refused.ephemeral and "It holds: `hostile-song`" in refused.content
         assert "\\*\\*loud\\*\\*" in refused.content and "**loud**" not in refused.content
@@ -131,12 +133,13 @@ async def test_a_reseller_failure_word_is_told_at_once_with_its_reason(tmp_path:
     async with bot_world(tmp_path, duration_s=SLOW_S) as world:
         world.sandbox.use_dialect("reseller")
         asked = await world.separate(world.alice)
-        await asked.wait_original(lambda m: bool(m.embeds))
+        await asked.wait_reply(lambda m: bool(m.embeds))
 
         world.sandbox.finish(await world.remote_id(1), success=False, message="no vocals found")
         told = await world.result()
 
-        assert "no vocals found" in told.text
+        assert "could not split this song" in told.text  # issue 12: API words only in the log
+        assert "no vocals found" not in told.text
         assert (await world.job(1)).state is JobState.FAILED  # not TIMED_OUT at the deadline
         assert told.pinged_user_ids == {world.alice.id}
         assert world.standin.errors == []

@@ -32,10 +32,10 @@ async def test_after_a_reload_commands_results_and_old_buttons_still_work(
         )
 
         assert world.bot.get_cog("Stems") not in (None, old_cog)
-        assert (await asked.wait_original(lambda m: bool(m.embeds))).embeds
+        assert (await asked.wait_reply(lambda m: bool(m.embeds))).embeds
         assert after.pinged_user_ids == {world.bob.id}
         assert (await status.wait_response()).ephemeral
-        fresh = await pressed.wait_original(lambda m: bool(m.embeds))
+        fresh = await pressed.wait_reply(lambda m: bool(m.embeds))
         assert fresh.ephemeral and "Fresh links" in fresh.text
         assert world.creates() == 2
         assert world.standin.errors == []

@@ -100,13 +100,13 @@ async def test_an_admin_lists_every_members_jobs(tmp_path: Path) -> None:
 async def test_status_shows_a_running_job_privately(tmp_path: Path) -> None:
     async with bot_world(tmp_path, duration_s=30) as world:
         submitted = await world.separate(world.alice)
-        await submitted.wait_original(lambda m: bool(m.embeds))
+        await submitted.wait_reply(lambda m: bool(m.embeds))
 
         asked = await world.command("stems status", {"job": 1}, user=world.alice)
         shown = await asked.wait_original()
 
         assert shown.ephemeral
-        assert "Separating" in shown.text and "#1" in shown.text
+        assert "Splitting" in shown.text and "#1" in shown.text
         assert world.standin.errors == []
 
 
@@ -169,9 +169,9 @@ async def test_status_of_a_timed_out_job_that_finished_after_all_delivers_it(
 ) -> None:
     async with bot_world(tmp_path, duration_s=SLOW_S, job_deadline_s=0.5) as world:
         asked = await world.separate(world.alice)
-        await asked.wait_original(lambda m: bool(m.embeds))
+        await asked.wait_reply(lambda m: bool(m.embeds))
         joined = await world.separate(world.bob)
-        await joined.wait_original(lambda m: "pinged too" in m.text)
+        await joined.wait_reply(lambda m: "pinged too" in m.text)
         timed_out = await world.result(lambda m: "#1" in m.text)
         await world.settle()
         assert (await world.job(1)).state == JobState.TIMED_OUT

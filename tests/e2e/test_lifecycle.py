@@ -160,7 +160,7 @@ async def test_refresh_links_posts_fresh_links_privately(tmp_path: Path) -> None
         pressed = await world.standin.click(
             result, button_id(result, "Refresh links"), world.alice
         )
-        fresh = await pressed.wait_original(lambda m: bool(m.embeds))
+        fresh = await pressed.wait_reply(lambda m: bool(m.embeds))
 
         assert pressed.responses[0].ephemeral and fresh.ephemeral
         assert "Fresh links" in fresh.text
@@ -179,7 +179,7 @@ async def test_refresh_links_still_works_after_a_restart(tmp_path: Path) -> None
         pressed = await world.standin.click(
             result, button_id(result, "Refresh links"), world.alice
         )
-        fresh = await pressed.wait_original(lambda m: bool(m.embeds))
+        fresh = await pressed.wait_reply(lambda m: bool(m.embeds))
 
         assert fresh.ephemeral and "Fresh links" in fresh.text
         assert world.standin.errors == []
@@ -188,7 +188,7 @@ async def test_refresh_links_still_works_after_a_restart(tmp_path: Path) -> None
 async def test_refresh_links_works_on_a_result_delivered_by_dm(tmp_path: Path) -> None:
     async with bot_world(tmp_path, duration_s=30) as world:
         asked = await world.separate(world.alice)
-        await asked.wait_original(lambda m: bool(m.embeds))
+        await asked.wait_reply(lambda m: bool(m.embeds))
         world.standin.set_bot_permissions(world.channel, send=False)
         for remote_id in world.sandbox.separations:
             world.sandbox.finish(remote_id)

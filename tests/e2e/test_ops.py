@@ -12,7 +12,7 @@ import pytest
 from bot.config import Secret
 from bot.sandbox import Fault
 from tests._sandbox_fixtures import free_port
-from tests.bot_world import bot_world
+from tests.bot_world import bot_world, private_answer
 
 API_KEY_SENTINEL = "SENTINEL-crun-key-7f3a9c1e5b"
 
@@ -52,14 +52,15 @@ async def test_secrets_appear_in_no_log_message_database_row_or_error(
         await wrong.wait_response()
         world.sandbox.inject("CreateTask", Fault("code", code=401, message="bad key given"))
         refused = await world.separate(world.bob, song="demo-song-2")
-        await refused.wait_followup()
+        await private_answer(refused)
         replies = [r.data for i in (happy, wrong, refused) for r in i.responses]
         messages = [m.text for m in world.standin.messages]
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         rows = "\n".join(db.iterdump())
     logs = "\n".join([caplog.text, *(str(r.exc_info) for r in caplog.records if r.exc_info)])
 
-    assert "API key is missing or invalid" in "\n".join(messages + [str(r) for r in replies])
+    shown = "\n".join(messages + [str(r) for r in replies])
+    assert "stem service key is missing or invalid" in shown
     for secret in (token, API_KEY_SENTINEL):
         assert secret not in logs
         assert all(secret not in text for text in messages)

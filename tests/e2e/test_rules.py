@@ -5,26 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.jobs import Mode
-from tests.bot_world import SLOW_S, bot_world
+from tests.bot_world import SLOW_S, bot_world, private_answer
 from tests.standin import Interaction
 
 
 async def refusal(interaction: Interaction) -> str:
-    """The private text a refused request got: at once, or after the (deleted) public defer."""
+    """The private text a refused request got: at once, or under the private "thinking…"."""
     first = await interaction.wait_response()
     if first.type == 4:
         assert first.ephemeral
         return first.content
-    error = await interaction.wait_followup()
-    assert error.ephemeral
-    assert (await interaction.wait_original(lambda m: m.deleted)).deleted  # after the answer
-    return error.content
+    return (await private_answer(interaction)).content
 
 
 async def accepted(interaction: Interaction) -> None:
     """The request went through: its public status message shows a job."""
-    status = await interaction.wait_original(lambda m: not m.loading)
-    assert not status.ephemeral and "#" in status.text, status.text
+    status = await interaction.wait_reply(lambda m: not m.ephemeral)
+    assert "#" in status.text, status.text
 
 
 async def test_only_members_with_an_allowed_role_may_request(tmp_path: Path) -> None:
@@ -49,7 +46,9 @@ async def test_a_mode_the_server_disallows_is_refused(tmp_path: Path) -> None:
 
         text = await refusal(await world.separate(world.alice, mode=Mode.INSTRUMENTAL))
 
-        assert "does not allow mode `instrumental`" in text and "Allowed: `vocal`" in text
+        # issue 12: modes by their labels, never their values
+        assert "does not allow “Full split (up to 12 stems)”" in text
+        assert "Allowed: Vocals + instrumental (2 stems)" in text and "`vocal`" not in text
         assert world.creates() == 0
         assert world.standin.errors == []
 
@@ -61,7 +60,7 @@ async def test_the_daily_limit_refuses_and_says_when_it_resets(tmp_path: Path) -
 
         text = await refusal(await world.separate(world.alice, song="demo-song-2"))
 
-        assert "Daily limit reached: 1 paid request per person per day" in text
+        assert "Daily limit reached: 1 paid job per person per day" in text
         assert "It resets <t:" in text
         assert world.creates() == 1
         assert world.standin.errors == []
@@ -75,7 +74,7 @@ async def test_too_many_running_jobs_are_refused_until_one_finishes(tmp_path: Pa
         text = await refusal(await world.separate(world.alice, song="demo-song-2"))
 
         assert "You already have 1 job running (the limit is 1)" in text
-        assert "Wait for one to finish" in text
+        assert "Wait for it to finish" in text
         assert world.creates() == 1
         assert world.standin.errors == []
 
@@ -101,7 +100,7 @@ async def test_the_cooldown_refuses_a_quick_second_request_and_says_when(tmp_pat
         refused = await world.separate(world.alice, song="demo-song-2")
         text = await refusal(refused)
 
-        assert "Cooldown: one request every 30 s" in text and "Try again <t:" in text
+        assert "Please wait between two jobs (30 seconds)" in text and "Try again <t:" in text
         assert refused.responses[0].type == 4
         assert world.creates() == 1
         assert world.standin.errors == []
@@ -113,9 +112,9 @@ async def test_spending_rules_do_not_stop_a_free_join_of_a_running_job(tmp_path:
         await world.set_rules(daily_user_limit=0, budget_credits=0.0)
 
         joined = await world.separate(world.bob)
-        status = await joined.wait_original(lambda m: not m.loading)
+        status = await joined.wait_reply(lambda m: not m.ephemeral and bool(m.embeds))
 
-        assert not status.ephemeral and "you will be pinged too" in status.text
+        assert "will be pinged too" in status.text
         assert world.creates() == 1
         assert world.standin.errors == []
 
@@ -125,10 +124,8 @@ async def outcome(interaction: Interaction) -> str:
     first = await interaction.wait_response()
     if first.type == 4:
         return first.content
-    settled = await interaction.wait_original(lambda m: m.deleted or not m.loading)
-    if not settled.deleted and "#" in settled.text:
-        return "accepted"
-    return (await interaction.wait_followup()).content
+    settled = await interaction.wait_original(lambda m: not m.loading)
+    return "accepted" if "is accepted" in settled.text else settled.content
 
 
 async def test_two_members_asking_at_once_cannot_both_spend_the_last_credit(

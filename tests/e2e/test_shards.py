@@ -71,7 +71,7 @@ async def test_a_command_in_each_guild_is_answered_by_the_process_holding_its_sh
     ]
 
     for interaction in asked:
-        await interaction.wait_original(lambda m: bool(m.embeds), timeout_s=10)
+        await interaction.wait_reply(lambda m: bool(m.embeds), timeout_s=10)
     for n, bot in enumerate(split.bots):
         jobs = await bot.engine.store.recent_jobs()
         assert [(j.guild_id, j.requester_id) for j in jobs] == [

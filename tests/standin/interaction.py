@@ -113,6 +113,18 @@ class Interaction:
             f"the original response of interaction {self.id} to match",
         )
 
+    async def wait_reply(
+        self, predicate: Callable[[Message], bool] = lambda m: True, timeout_s: float = 5
+    ) -> Message:
+        """The first of the bot's replies (the original, then each followup) matching
+        `predicate`: a status posted publicly after a private "thinking…" is a followup."""
+
+        def found() -> Message | None:
+            replies = [self.original, *self.followups]
+            return next((m for m in replies if m is not None and predicate(m)), None)
+
+        return await self.notifier.wait_for(found, timeout_s, f"a reply to {self.id} to match")
+
     async def wait_original_edit(
         self, predicate: Callable[[Message], bool] = lambda m: True, timeout_s: float = 5
     ) -> Message:

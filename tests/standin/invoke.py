@@ -151,7 +151,7 @@ def interaction_payload(
         "data": data,
         "channel_id": str(channel.id),
         "channel": world.channel_payload(channel),
-        "locale": "en-US",
+        "locale": user.locale,
         "app_permissions": str(world.bot_permissions(channel)),
         "entitlements": [],
         "authorizing_integration_owners": {"0": str(guild.id) if guild else "0"},
@@ -168,8 +168,8 @@ def interaction_payload(
     payload["channel"]["permissions"] = str(permissions)
     payload.update({
         "guild_id": str(guild.id),
-        "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
-        "guild_locale": "en-US",
+        "guild": {"id": str(guild.id), "locale": guild.locale, "features": []},
+        "guild_locale": guild.locale,
         "member": member_payload(member, permissions=permissions),
     })
     return payload

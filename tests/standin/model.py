@@ -92,6 +92,7 @@ class User:
     name: str
     bot: bool = False
     dms_open: bool = True
+    locale: str = "en-US"  # the member's Discord language (interaction.locale)
 
     @property
     def mention(self) -> str:
@@ -144,6 +145,7 @@ class Guild:
     channels: dict[int, Channel] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)
     joined_at: datetime = field(default_factory=utc_now)
+    locale: str = "en-US"  # the server's language (guild_locale, preferred_locale)
 
     @property
     def everyone_role(self) -> Role:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from .command_rules import check_commands
 from .errors import unknown
+from .localization_rules import check_localizations
 from .rest_core import API, json_response, read_json
 from .world import World
 
@@ -39,6 +40,7 @@ class CommandRoutes:
         scope = self._scope(request)
         body = await read_json(request)
         check_commands(body)
+        check_localizations(body)
         old = {(c["type"], c["name"]): c["id"] for c in self.world.commands.get(scope, [])}
         stored = [self._store(command, scope, old) for command in body]
         self.world.commands[scope] = stored

@@ -72,11 +72,11 @@ async def test_another_servers_members_and_admins_cannot_see_cancel_list_or_refr
         await world.bot.tree.sync()  # global commands too, as in production: usable there
         await world.set_rules(cooldown_s=0)
         done = await world.separate(world.alice, song="demo-song-1")
-        await done.wait_original(lambda m: bool(m.embeds))
+        await done.wait_reply(lambda m: bool(m.embeds))
         world.sandbox.finish(await world.remote_id(1))
         result = await world.result()
         running = await world.separate(world.alice, song="demo-song-2")
-        await running.wait_original(lambda m: bool(m.embeds))
+        await running.wait_reply(lambda m: bool(m.embeds))
         calls = api_calls(world)
         attempts = 0
 
@@ -109,7 +109,7 @@ async def test_a_dm_result_can_be_refreshed_only_by_someone_who_asked_for_it(
 ) -> None:
     async with bot_world(tmp_path, duration_s=SLOW_S) as world:
         asked = await world.separate(world.alice)
-        await asked.wait_original(lambda m: bool(m.embeds))
+        await asked.wait_reply(lambda m: bool(m.embeds))
         world.standin.set_bot_permissions(world.channel, send=False)
         world.sandbox.finish(await world.remote_id(1))
         dm = await world.dm(world.alice)
@@ -128,7 +128,7 @@ async def test_a_dm_result_can_be_refreshed_only_by_someone_who_asked_for_it(
 async def test_mine_means_mine_for_status_cancel_and_list(tmp_path: Path) -> None:
     async with bot_world(tmp_path, duration_s=SLOW_S) as world:
         asked = await world.separate(world.bob)
-        await asked.wait_original(lambda m: bool(m.embeds))
+        await asked.wait_reply(lambda m: bool(m.embeds))
 
         status = await (await world.command("stems status", {"job": 1})).wait_response()
         cancel = await (await world.command("stems cancel", {"job": 1})).wait_response()
@@ -204,7 +204,7 @@ async def test_a_callback_with_a_wrong_token_changes_nothing(tmp_path: Path) -> 
     public = f"http://127.0.0.1:{port}"
     async with bot_world(tmp_path, duration_s=SLOW_S, http_port=port, public_url=public) as world:
         asked = await world.separate(world.alice)
-        await asked.wait_original(lambda m: bool(m.embeds))
+        await asked.wait_reply(lambda m: bool(m.embeds))
         token = (await world.job(1)).callback_token
         assert token
         wrong = [
@@ -262,7 +262,7 @@ async def test_song_autocomplete_makes_no_api_call_for_a_member_without_the_allo
 async def join_from(world: World, where: Elsewhere, user: User) -> None:
     asked = await world.standin.invoke(where.guild, where.channel, user, "stems separate",
                                        {"task_id": "demo-music-task", "suno_id": "demo-song-1"})
-    status = await asked.wait_original(lambda m: not m.loading)
+    status = await asked.wait_reply(lambda m: "pinged too" in m.text)
     assert "pinged too" in status.text, status.text
 
 
@@ -273,7 +273,7 @@ async def test_a_member_who_joined_another_servers_job_can_see_it_and_refresh_it
         where = other_server(world)
         await world.bot.tree.sync()
         asked = await world.separate(world.alice)
-        await asked.wait_original(lambda m: bool(m.embeds))
+        await asked.wait_reply(lambda m: bool(m.embeds))
         await join_from(world, where, where.carol)
 
         status = await ask(world, where, where.carol, "stems status", {"job": 1})
@@ -299,7 +299,7 @@ async def test_cancelling_a_job_shared_across_servers_stops_only_your_own_server
         where = other_server(world)
         await world.bot.tree.sync()
         asked = await world.separate(world.alice)
-        await asked.wait_original(lambda m: bool(m.embeds))
+        await asked.wait_reply(lambda m: bool(m.embeds))
         await join_from(world, where, where.carol)
 
         by_member = await ask(world, where, where.carol, "stems cancel", {"job": 1})

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine import Engine
-from bot.errors import _USER_TEXT, ApiError, UnconfirmedSubmission
+from bot.errors import _USER_TEXT, REFUSED_TEXT, ApiError, UnconfirmedSubmission
 from bot.jobs import Delivery, JobState, Mode
 from bot.sandbox import Fault, serve
 from bot.service import Request
@@ -141,8 +141,7 @@ CREATE_FAULTS = (
     (Fault("code", 500), UnconfirmedSubmission.TEXT),
     (Fault("code", 429, retry_after_s=2.0), _USER_TEXT[429]),
     (Fault("code", 455, http_status=200), _USER_TEXT[455]),
-    (Fault("code", 422, message="suno_id not found in task"),
-     "The API refused the request: suno_id not found in task"),
+    (Fault("code", 422, message="suno_id not found in task"), REFUSED_TEXT),
     (Fault("code", 505), _USER_TEXT[505]),
     (Fault("reset"), UnconfirmedSubmission.TEXT),
     (Fault("malformed"), UnconfirmedSubmission.TEXT),

@@ -33,7 +33,7 @@ async def accept_jobs(world: World, count: int) -> list[Accepted]:
     for i in range(count):
         user = (world.alice, world.bob)[i % 2]
         asked = await world.separate(user, task=TASK, song=f"song-{i}")
-        status = await asked.wait_original(lambda m: bool(m.embeds))
+        status = await asked.wait_reply(lambda m: bool(m.embeds))
         jobs.append(Accepted(i + 1, user))
         assert f"#{i + 1}" in status.text, status.text
     return jobs
@@ -97,7 +97,7 @@ async def test_channel_refused_then_deleted_mid_job_every_result_reaches_a_dm_on
             [sub] = await world.subscriptions(job.job_id)
             [dm] = results_for(world, job.job_id)
             assert (sub.delivery, sub.message_id) == (Delivery.DM, dm.id)
-            assert dm.pinged_user_ids == {job.requester.id} and not dm.pings_everyone
+            assert not dm.pinged_user_ids and not dm.pings_everyone  # issue 12: a DM pings nobody
         assert world.creates() == len(jobs)
         assert world.posted() == []
         codes = Counter(e.code for e in world.standin.errors)
@@ -111,7 +111,7 @@ async def test_with_dms_closed_a_requester_is_undeliverable_in_status_and_a_join
     async with bot_world(tmp_path, duration_s=SLOW_S) as world:
         jobs = await accept_jobs(world, size(4, 20))
         joined = await world.separate(world.bob, task=TASK, song="song-0")  # alice's job #1
-        await joined.wait_original(lambda m: bool(m.embeds) or bool(m.content))
+        await joined.wait_reply(lambda m: bool(m.embeds))
         world.standin.set_bot_permissions(world.channel, send=False)
         world.standin.close_dms(world.alice)
 

@@ -33,9 +33,9 @@ def test_rules_round_trip_through_json() -> None:
     ("rules", "usage", "member", "mode", "expected"),
     [
         (GuildRules(allowed_role_ids=(99,)), Usage(), ALICE, Mode.VOCAL,
-         "one of these roles may request stems: <@&99>"),
+         "one of these roles may ask for stems: <@&99>"),
         (GuildRules(allowed_modes=(Mode.VOCAL,)), Usage(), ALICE, Mode.INSTRUMENTAL,
-         "does not allow mode `instrumental`"),
+         "does not allow “Full split (up to 12 stems)”"),
         (GuildRules(cooldown_s=60), Usage(last_request_at=NOW - 10), ALICE, Mode.VOCAL,
          f"Try again <t:{int(NOW + 50)}:R>"),
     ],
@@ -59,7 +59,7 @@ def test_admins_pass_role_and_cooldown_rules() -> None:
         (GuildRules(), Usage(user_open_jobs=3), "limit is 3"),
         (GuildRules(daily_user_limit=2), Usage(user_jobs_today=2), "Daily limit reached"),
         (GuildRules(budget_credits=10, budget_period=Period.DAY), Usage(guild_spent=9.5),
-         "budget is used up for this day"),
+         "budget is used up for today"),
     ],
 )
 def test_spending_refusals_name_their_rule_and_reset(

@@ -138,7 +138,7 @@ async def test_an_unanswered_create_task_says_it_may_have_been_charged(rig: Rig)
     job = await rig.engine.store.get(1)
     # Interrupted, not failed: it may exist upstream, and a callback naming it adopts it.
     assert job is not None and job.state == JobState.INTERRUPTED
-    assert "may or may not have started" in (job.error or "")
+    assert "may have started (and charged) it" in (job.error or "")
     assert rig.sandbox.calls["CreateTask"] <= 1
     assert await sqlite(rig.engine.store).scalar("SELECT COUNT(*) FROM ledger") == 1
 
