@@ -2,7 +2,7 @@
 
 submit.py (the service), request.py (what is asked, what comes of it), create.py (the one paid
 call and what is written after it), ids.py (cleaning ids and API text), locks.py (one lock per
-song). After submission: bot/service_jobs.py.
+song). After submission: followup.py.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from bot.api import StemApi
 from bot.durable import write_durably
 from bot.errors import BAD_REPLY, ApiError, UnconfirmedSubmission
 from bot.jobs import Job, JobState
-from bot.service_jobs import FollowUp, Unsettled
+from bot.service.followup import FollowUp, Unsettled
 from bot.store import Store
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ from bot.jobs import Delivery, Job, JobState, Mode, RemoteState
 from bot.rate import RequestRate
 from bot.rules import check_access, check_spending
 from bot.service.create import Creator
+from bot.service.followup import FollowUp, Unsettled, Viewer
 from bot.service.ids import describe_songs, inert
 from bot.service.locks import SongLocks
 from bot.service.request import Limits, Outcome, Request, Submission
-from bot.service_jobs import FollowUp, Unsettled, Viewer
 from bot.songs import SongSource
 from bot.store import Admit, Cancelled, Store
 

@@ -10,7 +10,7 @@ from bot.bot import missing_permissions
 from bot.errors import UserError
 from bot.i18n import SOURCE, _, catalog_for, listed
 from bot.rules import GuildRules, Member
-from bot.service_jobs import Viewer
+from bot.service.followup import Viewer
 
 if TYPE_CHECKING:
     from bot.bot import StemBot

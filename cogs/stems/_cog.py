@@ -14,7 +14,7 @@ from bot.i18n import N_, _
 from bot.jobs import Job, JobState, Mode
 from bot.rules import may_request
 from bot.service import Limits, Request
-from bot.service_jobs import RECHECKABLE
+from bot.service.followup import RECHECKABLE
 from cogs.stems import _admin, _jobs
 from cogs.stems._checks import guild_id_of, member_of, results_channel, viewer_of
 from cogs.stems._lookup import SongLookup

@@ -8,7 +8,7 @@ import discord
 
 from bot.i18n import _, ngettext
 from bot.jobs import Job
-from bot.service_jobs import Viewer
+from bot.service.followup import Viewer
 from bot.store import Cancelled
 from cogs.stems._ui import job_line, title_of
 from cogs.stems._words import state_word

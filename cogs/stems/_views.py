@@ -11,7 +11,7 @@ import discord
 
 from bot.i18n import N_, _, current, speaking
 from bot.jobs import Job, JobState
-from bot.service_jobs import Viewer
+from bot.service.followup import Viewer
 from bot.songs import try_again_in
 from bot.tree import error_text, read_privately, reply_privately
 from cogs.stems._ui import link_buttons, result_embed

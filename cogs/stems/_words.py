@@ -7,7 +7,7 @@ from bot.i18n import N_, _
 from bot.jobs import Job, JobState
 from bot.scheduler.loop import INTERRUPTED_TEXT
 from bot.scheduler.outcomes import NO_STEMS_TEXT, NOT_FOUND_TEXT, TIMED_OUT_TEXT
-from bot.service_jobs import CANCEL_TEXT, DEAD_TEXT
+from bot.service.followup import CANCEL_TEXT, DEAD_TEXT
 
 STATE_WORDS = {
     JobState.SUBMITTING: N_("Starting…"),

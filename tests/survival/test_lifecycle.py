@@ -21,7 +21,7 @@ from bot.jobs import Mode
 from bot.rules import GuildRules, Member
 from bot.sandbox import SandboxServer, serve
 from bot.service import Limits, Outcome, Request
-from bot.service_jobs import Viewer
+from bot.service.followup import Viewer
 from bot.store import GuildStore
 from tests._rig import DURATIONS_S
 from tests._sandbox_fixtures import START, FakeClock

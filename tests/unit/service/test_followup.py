@@ -19,7 +19,7 @@ from bot.errors import ApiError, UnconfirmedSubmission
 from bot.jobs import Delivery, Job, JobState, Mode, Subscription
 from bot.sandbox import Fault, Sandbox, serve
 from bot.service import Outcome, Request
-from bot.service_jobs import Viewer
+from bot.service.followup import Viewer
 from bot.store import Store
 from bot.web import WebServer
 from tests._rig import Rig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.jobs import JobState
-from bot.service_jobs import Viewer
+from bot.service.followup import Viewer
 from tests._rig import Rig, state, submit
 
 API_FIGURE = 0.75  # what the API says it charged; the estimate recorded at submission is 1.0
