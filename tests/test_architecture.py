@@ -192,3 +192,25 @@ def test_job_events_are_published_by_the_store_hook_and_subscribed_in_the_engine
         and node.attr in {"moved", "publish", "observers", "events"}
     )
     assert touching == []
+
+
+MAX_FILE_LINES = 250
+MAX_FUNCTION_LINES = 40
+
+
+def test_every_product_file_is_at_its_size() -> None:
+    long = {name: n for name, path in modules().items()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_FILE_LINES}
+    assert long == {}
+
+
+def test_every_function_is_at_its_size() -> None:
+    long = [
+        f"{name}.{node.name}: {node.end_lineno - node.lineno + 1} lines"
+        for name in modules()
+        for node in ast.walk(tree(name))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert long == []
