@@ -8,15 +8,19 @@ from bot.jobs import Job
 from bot.rules import GuildRules, Usage, day_start, period_start
 from bot.store.db import Database
 from bot.store.rows import job_from_row
+from bot.store.shared import Figures
 
 if TYPE_CHECKING:
     from bot.store.protocol import Store
 
 
-class Guilds:
+class Guilds(Figures):
     """The per-server half of the SQLite store (mixed into JobStore), and the counts it serves."""
 
     _db: Database
+
+    def _reads(self) -> Database:
+        return self._db
 
     async def guild_rules(self, guild_id: int) -> GuildRules | None:
         raw = await self._db.scalar(
@@ -95,25 +99,6 @@ class Guilds:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
-
-    async def ping(self) -> bool:
-        """The database answers a statement (the /healthz check)."""
-        return bool(await self._db.scalar("SELECT 1") == 1)
-
-    async def count_by_state(self) -> dict[str, int]:
-        rows = await self._db.rows("SELECT state, COUNT(*) FROM jobs GROUP BY state")
-        return {str(r[0]): int(r[1]) for r in rows}
-
-    async def credits_total(self) -> float:
-        """Credits recorded as spent, all time (purged jobs' spending included)."""
-        return float(await self._db.scalar("SELECT COALESCE(SUM(credits), 0) FROM ledger"))
-
-    async def credits_by_guild(self) -> dict[int, float]:
-        """Credits recorded as spent by each server, all time."""
-        rows = await self._db.rows(
-            "SELECT guild_id, SUM(credits) FROM ledger WHERE guild_id IS NOT NULL GROUP BY guild_id"
-        )
-        return {int(guild_id): float(spent) for guild_id, spent in rows}
 
 
 class GuildStore:

@@ -17,6 +17,7 @@ from bot.store.deliveries import reopen_subscriptions, settle_subscriptions
 from bot.store.errors import Cancelled, StoreError
 from bot.store.protocol import Admit, Published
 from bot.store.rows import job_from_row
+from bot.store.shared import publish_move
 
 log = logging.getLogger(__name__)
 
@@ -166,21 +167,7 @@ class Jobs:
             if refund:
                 await db.execute("DELETE FROM ledger WHERE job_id = ?", (job.id,))
             moved = await get_in(db, job.id)
-        return self._moved(job, moved)
-
-    def _moved(self, job: Job, moved: Job | None) -> Job:
-        """After the commit: log the move and hand it to the one `published` hook.
-
-        No statement runs here: once a move is committed, nothing can fail and leave its
-        caller believing it was not (a running job nobody tracks, a result never delivered)."""
-        assert moved is not None
-        log.info("job %d: %s -> %s", job.id, job.state, moved.state)
-        if self._published is not None:
-            try:
-                self._published(moved)
-            except Exception:
-                log.exception("job %d: publishing its move failed", job.id)
-        return moved
+        return publish_move(self._published, job, moved)
 
     async def cancel(
         self, job: Job, *, user_id: int, guild_id: int | None = None, error: str
@@ -209,7 +196,7 @@ class Jobs:
                                  {"error": error})
                 moved = await get_in(db, job.id)
         if moved is not None:
-            current = self._moved(current, moved)
+            current = publish_move(self._published, current, moved)
         return Cancelled(current, stopped=int(cursor.rowcount), waiting=waiting,
                          ended=moved is not None)
 

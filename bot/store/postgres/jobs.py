@@ -15,6 +15,7 @@ from bot.store.postgres.db import Connection, PgDatabase, count
 from bot.store.postgres.deliveries import reopen_subscriptions, settle_subscriptions
 from bot.store.protocol import Admit, Published
 from bot.store.rows import job_from_row
+from bot.store.shared import publish_move
 
 log = logging.getLogger(__name__)
 
@@ -143,18 +144,7 @@ class PgJobs:
             if refund:
                 await db.execute("DELETE FROM ledger WHERE job_id = $1", job.id)
             moved = await get_in(db, job.id)
-        return self._moved(job, moved)
-
-    def _moved(self, job: Job, moved: Job | None) -> Job:
-        """After the commit: log and publish; no statement runs here (see the SQLite twin)."""
-        assert moved is not None
-        log.info("job %d: %s -> %s", job.id, job.state, moved.state)
-        if self._published is not None:
-            try:
-                self._published(moved)
-            except Exception:
-                log.exception("job %d: publishing its move failed", job.id)
-        return moved
+        return publish_move(self._published, job, moved)
 
     async def cancel(
         self, job: Job, *, user_id: int, guild_id: int | None = None, error: str
@@ -179,7 +169,7 @@ class PgJobs:
                                  {"error": error})
                 moved = await get_in(db, job.id)
         if moved is not None:
-            current = self._moved(current, moved)
+            current = publish_move(self._published, current, moved)
         return Cancelled(current, stopped=stopped, waiting=waiting, ended=moved is not None)
 
     async def settle_charge(self, job_id: int, credits: float) -> None:
