@@ -35,7 +35,7 @@ class FakeClock:
 
 
 @dataclass
-class Rig:
+class ApiRig:
     """A served sandbox and a StemApi pointed at it over one real client session."""
 
     sandbox: Sandbox
@@ -53,7 +53,7 @@ async def open_rig(
     api_key: str = KEY,
     timeout_s: float = 5.0,
     clock: FakeClock | None = None,
-) -> AsyncIterator[Rig]:
+) -> AsyncIterator[ApiRig]:
     clock = clock or FakeClock()
     sandbox = sandbox or Sandbox(clock=clock)
     async with await serve(sandbox) as server, aiohttp.ClientSession() as session:
@@ -66,7 +66,7 @@ async def open_rig(
             timeout_s=timeout_s,
             on_call=lambda endpoint, code: calls.append((endpoint, code)),
         )
-        yield Rig(sandbox, server, session, api, clock, calls)
+        yield ApiRig(sandbox, server, session, api, clock, calls)
 
 
 def free_port() -> int:

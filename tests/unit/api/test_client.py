@@ -16,7 +16,7 @@ from bot.sandbox import Fault, Sandbox
 from tests._sandbox_fixtures import (
     MODEL,
     START,
-    Rig,
+    ApiRig,
     canned_api,
     canned_app,
     ok,
@@ -32,12 +32,12 @@ TWELVE = [
 
 
 @pytest.fixture
-async def rig() -> AsyncIterator[Rig]:
+async def rig() -> AsyncIterator[ApiRig]:
     async with open_rig() as rig:
         yield rig
 
 
-async def test_vocal_separation_polls_to_two_stems(rig: Rig) -> None:
+async def test_vocal_separation_polls_to_two_stems(rig: ApiRig) -> None:
     remote_id = await rig.api.create_separation("demo-music-task", "demo-song-1", Mode.VOCAL)
 
     running = await rig.api.separation(remote_id)
@@ -52,7 +52,7 @@ async def test_vocal_separation_polls_to_two_stems(rig: Rig) -> None:
     assert done.completed_at.timestamp() == int(START + 3)
 
 
-async def test_instrumental_separation_gives_twelve_stems_with_live_links(rig: Rig) -> None:
+async def test_instrumental_separation_gives_twelve_stems_with_live_links(rig: ApiRig) -> None:
     remote_id = await rig.api.create_separation("demo-music-task", "demo-song-2", Mode.INSTRUMENTAL)
     rig.clock.advance(5)
 
@@ -143,7 +143,9 @@ async def test_failure_reason_comes_from_result_then_envelope(body: object, erro
 
 
 @pytest.mark.parametrize("code", [401, 402, 404, 422, 429, 455, 500, 501, 505])
-async def test_every_documented_code_raises_api_error_with_that_code(rig: Rig, code: int) -> None:
+async def test_every_documented_code_raises_api_error_with_that_code(
+    rig: ApiRig, code: int
+) -> None:
     with pytest.raises(ApiError) as caught:
         await rig.api.create_separation(f"demo-error-{code}", "song", Mode.VOCAL)
     assert (caught.value.code, caught.value.http_status) == (code, code)
@@ -151,7 +153,7 @@ async def test_every_documented_code_raises_api_error_with_that_code(rig: Rig, c
     assert rig.calls == [("CreateTask", code)]
 
 
-async def test_error_code_inside_http_200_is_an_error(rig: Rig) -> None:
+async def test_error_code_inside_http_200_is_an_error(rig: ApiRig) -> None:
     rig.sandbox.inject("CreateTask", Fault("code", 422, http_status=200, message="nope"))
     with pytest.raises(ApiError) as caught:
         await rig.api.create_separation("demo-music-task", "demo-song-1", Mode.VOCAL)
@@ -205,14 +207,14 @@ async def test_timeout_is_no_reply() -> None:
     assert rig.calls == [("TaskInfo", NO_REPLY)]
 
 
-async def test_truncated_json_is_bad_reply(rig: Rig) -> None:
+async def test_truncated_json_is_bad_reply(rig: ApiRig) -> None:
     rig.sandbox.inject("balance", Fault("malformed"))
     with pytest.raises(ApiError) as caught:
         await rig.api.balance()
     assert caught.value.code == BAD_REPLY
 
 
-async def test_reset_create_is_no_reply_and_not_resent(rig: Rig) -> None:
+async def test_reset_create_is_no_reply_and_not_resent(rig: ApiRig) -> None:
     rig.sandbox.inject("CreateTask", Fault("reset"))
     with pytest.raises(ApiError) as caught:
         await rig.api.create_separation("demo-music-task", "demo-song-1", Mode.VOCAL)
@@ -220,7 +222,7 @@ async def test_reset_create_is_no_reply_and_not_resent(rig: Rig) -> None:
     assert rig.sandbox.calls["CreateTask"] == 1
 
 
-async def test_reset_task_info_is_no_reply(rig: Rig) -> None:
+async def test_reset_task_info_is_no_reply(rig: ApiRig) -> None:
     # aiohttp itself retries an idempotent GET once on a dropped connection, so drop it twice.
     rig.sandbox.inject("TaskInfo", Fault("reset"), Fault("reset"))
     with pytest.raises(ApiError) as caught:
@@ -274,7 +276,7 @@ async def test_wrong_key_is_401_and_right_key_works() -> None:
     assert balance == 1000.0
 
 
-async def test_music_task_lists_its_songs(rig: Rig) -> None:
+async def test_music_task_lists_its_songs(rig: ApiRig) -> None:
     task = await rig.api.music_task("demo-music-task")
     pending = await rig.api.music_task("demo-pending-task")
 
@@ -305,7 +307,7 @@ async def test_suno_data_that_is_not_a_list_is_bad_reply() -> None:
     assert caught.value.code == BAD_REPLY
 
 
-async def test_unknown_task_is_404_on_task_info_and_422_on_create(rig: Rig) -> None:
+async def test_unknown_task_is_404_on_task_info_and_422_on_create(rig: ApiRig) -> None:
     with pytest.raises(ApiError) as info:
         await rig.api.music_task("no-such-task")
     with pytest.raises(ApiError) as create:
@@ -314,7 +316,7 @@ async def test_unknown_task_is_404_on_task_info_and_422_on_create(rig: Rig) -> N
     assert (create.value.code, create.value.message) == (422, "task_id not found")
 
 
-async def test_estimate_credits_from_sandbox(rig: Rig) -> None:
+async def test_estimate_credits_from_sandbox(rig: ApiRig) -> None:
     vocal = await rig.api.estimate_credits("demo-music-task", "demo-song-1", Mode.VOCAL)
     full = await rig.api.estimate_credits("demo-music-task", "demo-song-1", Mode.INSTRUMENTAL)
     assert (vocal, full) == (1.0, 5.0)
@@ -334,7 +336,7 @@ async def test_estimate_credits_envelope_404_is_still_an_error() -> None:
     assert caught.value.code == 404
 
 
-async def test_on_call_reports_every_call(rig: Rig) -> None:
+async def test_on_call_reports_every_call(rig: ApiRig) -> None:
     await rig.api.balance()
     with pytest.raises(ApiError):
         await rig.api.separation("sep-unknown")

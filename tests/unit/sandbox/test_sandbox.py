@@ -13,13 +13,13 @@ import pytest
 from bot.errors import ApiError
 from bot.jobs import Mode, RemoteState
 from bot.sandbox import DIALECTS, Fault, Sandbox, run_forever, serve
-from tests._sandbox_fixtures import KEY, MODEL, FakeClock, Receiver, Rig, open_rig, serving
+from tests._sandbox_fixtures import KEY, MODEL, ApiRig, FakeClock, Receiver, open_rig, serving
 
 API = "/api/v1/client"
 
 
 @pytest.fixture
-async def rig() -> AsyncIterator[Rig]:
+async def rig() -> AsyncIterator[ApiRig]:
     async with open_rig() as rig:
         yield rig
 
@@ -39,7 +39,7 @@ class LogWaiter(logging.Handler):
             self.seen.set()
 
 
-async def post_create(rig: Rig, body: object, key: str = KEY) -> tuple[int, dict[str, object]]:
+async def post_create(rig: ApiRig, body: object, key: str = KEY) -> tuple[int, dict[str, object]]:
     url = f"{rig.server.base_url}{API}/job/CreateTask"
     async with rig.session.post(url, json=body, headers={"x-api-key": key}) as resp:
         return resp.status, await resp.json()
@@ -67,7 +67,7 @@ async def test_sandbox_refuses_non_loopback_hosts(host: str) -> None:
         ({"input": "nonsense"}, "model"),
     ],
 )
-async def test_create_validates_like_the_real_api(rig: Rig, body: object, message: str) -> None:
+async def test_create_validates_like_the_real_api(rig: ApiRig, body: object, message: str) -> None:
     status, reply = await post_create(rig, body)
     assert (status, reply["code"]) == (422, 422)
     assert message in str(reply["message"])
@@ -75,7 +75,7 @@ async def test_create_validates_like_the_real_api(rig: Rig, body: object, messag
     assert rig.sandbox.separations == {} and rig.sandbox.balance == 1000.0
 
 
-async def test_create_without_key_is_401_and_still_recorded(rig: Rig) -> None:
+async def test_create_without_key_is_401_and_still_recorded(rig: ApiRig) -> None:
     status, reply = await post_create(rig, create_body("demo-music-task", "demo-song-1"), key="")
     assert (status, reply["code"]) == (401, 401)
     assert len(rig.sandbox.create_requests) == 1
@@ -93,7 +93,7 @@ async def test_creates_are_charged_and_refused_when_credits_run_out() -> None:
     assert len(rig.sandbox.separations) == 2
 
 
-async def test_uuid_seed_song_can_be_separated(rig: Rig) -> None:
+async def test_uuid_seed_song_can_be_separated(rig: ApiRig) -> None:
     task_id = next(t for t in rig.sandbox.music_tasks if not t.startswith("demo-"))
     task = await rig.api.music_task(task_id)
     remote_id = await rig.api.create_separation(task_id, task.songs[0].song_id, Mode.VOCAL)
@@ -101,7 +101,7 @@ async def test_uuid_seed_song_can_be_separated(rig: Rig) -> None:
     assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", task.songs[0].song_id)
 
 
-async def test_due_finishes_work_once_at_its_time(rig: Rig) -> None:
+async def test_due_finishes_work_once_at_its_time(rig: ApiRig) -> None:
     vocal = await rig.api.create_separation("demo-music-task", "demo-song-1", Mode.VOCAL)
     full = await rig.api.create_separation("demo-music-task", "demo-song-1", Mode.INSTRUMENTAL)
     rig.clock.advance(2.9)
@@ -113,7 +113,7 @@ async def test_due_finishes_work_once_at_its_time(rig: Rig) -> None:
     assert rig.sandbox.separations[full].state is RemoteState.RUNNING
 
 
-async def test_finish_can_fail_a_separation_with_a_reason(rig: Rig) -> None:
+async def test_finish_can_fail_a_separation_with_a_reason(rig: ApiRig) -> None:
     remote_id = await rig.api.create_separation("demo-music-task", "demo-song-1", Mode.VOCAL)
     rig.sandbox.finish(remote_id, success=False, message="upstream exploded")
     rig.sandbox.finish(remote_id)  # already over: no change
@@ -129,7 +129,7 @@ async def test_finish_can_fail_a_separation_with_a_reason(rig: Rig) -> None:
     ],
 )
 async def test_status_words_can_be_changed(
-    rig: Rig, running_word: str, status_word: str, before: RemoteState, after: RemoteState
+    rig: ApiRig, running_word: str, status_word: str, before: RemoteState, after: RemoteState
 ) -> None:
     rig.sandbox.running_word, rig.sandbox.status_word = running_word, status_word
     remote_id = await rig.api.create_separation("demo-music-task", "demo-song-1", Mode.VOCAL)
@@ -140,7 +140,7 @@ async def test_status_words_can_be_changed(
     assert (second.state, second.raw_status) == (after, status_word)
 
 
-async def test_faults_are_consumed_in_order(rig: Rig) -> None:
+async def test_faults_are_consumed_in_order(rig: ApiRig) -> None:
     rig.sandbox.inject("*", Fault("code", 455))
     rig.sandbox.inject("balance", Fault("code", 500), Fault("code", 429, retry_after_s=1.5))
     outcomes: list[object] = []
@@ -201,7 +201,7 @@ async def test_ticker_fires_callbacks_without_any_polling() -> None:
     assert receiver.bodies[0]["status"] == "success"
 
 
-async def test_failed_callback_is_logged_not_raised(rig: Rig) -> None:
+async def test_failed_callback_is_logged_not_raised(rig: ApiRig) -> None:
     async with serving(Receiver().app()) as closed_base:
         pass  # nothing listens there any more
     waiter = LogWaiter("callback to .* failed")
@@ -217,7 +217,7 @@ async def test_failed_callback_is_logged_not_raised(rig: Rig) -> None:
     assert rig.sandbox.separations[remote_id].state is RemoteState.SUCCEEDED
 
 
-async def test_control_endpoints_report_and_finish(rig: Rig) -> None:
+async def test_control_endpoints_report_and_finish(rig: ApiRig) -> None:
     remote_id = await rig.api.create_separation("demo-music-task", "demo-song-1", Mode.VOCAL)
     base = rig.server.base_url
     async with rig.session.post(f"{base}/_sandbox/finish/{remote_id}", json={"success": False}):
@@ -231,7 +231,7 @@ async def test_control_endpoints_report_and_finish(rig: Rig) -> None:
     assert stats == {"calls": {"CreateTask": 1}, "creates": 1}
 
 
-async def test_task_info_needs_a_known_id(rig: Rig) -> None:
+async def test_task_info_needs_a_known_id(rig: ApiRig) -> None:
     url = f"{rig.server.base_url}{API}/job/TaskInfo"
     async with rig.session.get(url, headers={"x-api-key": KEY}) as resp:
         missing = (resp.status, (await resp.json())["code"])
@@ -260,7 +260,7 @@ async def test_run_forever_serves_until_cancelled(caplog: pytest.LogCaptureFixtu
     assert stats == {"calls": {}, "creates": 0}
 
 
-async def test_added_music_task_counts_as_finished_under_any_success_word(rig: Rig) -> None:
+async def test_added_music_task_counts_as_finished_under_any_success_word(rig: ApiRig) -> None:
     rig.sandbox.add_music_task("mine", [("s1", "First")], status="COMPLETED")
     rig.sandbox.add_music_task("queued", [("s2", "Second")], status="queued")
     remote_id = await rig.api.create_separation("mine", "s1", Mode.VOCAL)
@@ -279,7 +279,7 @@ TWELVE = [
 ]  # fmt: skip
 
 
-async def raw_task_info(rig: Rig, task_id: str) -> dict[str, object]:
+async def raw_task_info(rig: ApiRig, task_id: str) -> dict[str, object]:
     url = f"{rig.server.base_url}{API}/job/TaskInfo"
     async with rig.session.get(url, params={"task_id": task_id}, headers={"x-api-key": KEY}) as r:
         data = (await r.json())["data"]
@@ -361,7 +361,7 @@ def test_the_sandbox_command_takes_a_dialect() -> None:
 # --- "handle the call, then fail": the answer proves nothing about money (finding 1) --------
 
 
-async def test_an_after_fault_creates_and_charges_then_answers_a_proxy_page(rig: Rig) -> None:
+async def test_an_after_fault_creates_and_charges_then_answers_a_proxy_page(rig: ApiRig) -> None:
     rig.sandbox.inject("CreateTask", Fault("after", code=502, html=True))
     with pytest.raises(ApiError) as caught:
         await rig.api.create_separation("demo-music-task", "demo-song-1", Mode.VOCAL)
@@ -370,7 +370,7 @@ async def test_an_after_fault_creates_and_charges_then_answers_a_proxy_page(rig:
     assert len(rig.sandbox.separations) == 1 and rig.sandbox.balance == 999.0
 
 
-async def test_an_after_fault_can_answer_an_envelope_500(rig: Rig) -> None:
+async def test_an_after_fault_can_answer_an_envelope_500(rig: ApiRig) -> None:
     rig.sandbox.inject("CreateTask", Fault("after", code=500))
     with pytest.raises(ApiError) as caught:
         await rig.api.create_separation("demo-music-task", "demo-song-2", Mode.INSTRUMENTAL)
@@ -380,7 +380,7 @@ async def test_an_after_fault_can_answer_an_envelope_500(rig: Rig) -> None:
     assert len(rig.sandbox.separations) == 1 and rig.sandbox.balance == 995.0
 
 
-async def test_demo_error_502_is_processed_then_answered_with_a_proxy_page(rig: Rig) -> None:
+async def test_demo_error_502_is_processed_then_answered_with_a_proxy_page(rig: ApiRig) -> None:
     with pytest.raises(ApiError) as caught:
         await rig.api.create_separation("demo-error-502", "demo-song-1", Mode.VOCAL)
     (sep,) = rig.sandbox.separations.values()
