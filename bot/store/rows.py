@@ -41,6 +41,7 @@ def job_from_row(row: Row) -> Job:
         callback_token=row["callback_token"],
         poll_count=row["poll_count"],
         stems=stems,
+        error_detail=row["error_detail"],
     )
 
 

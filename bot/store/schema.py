@@ -87,6 +87,10 @@ MIGRATIONS: tuple[str, ...] = (
         seen_at REAL NOT NULL
     );
     """,
+    # 3: issue 12: the API's words apart from the ending's code (operators only)
+    """
+    ALTER TABLE jobs ADD COLUMN error_detail TEXT;
+    """,
 )
 
 LATEST = len(MIGRATIONS)

@@ -175,7 +175,6 @@ class Stems(
     async def cancel(self, interaction: Interaction, job: int) -> None:
         found = await self._visible_job(interaction, job)
         viewer = viewer_of(interaction)
-        self.status_board.cancelling(found.id, viewer.user_id)  # the final status names them
         done = await self.bot.engine.service.cancel(found, viewer)
         await interaction.response.send_message(_jobs.cancelled_text(done, viewer), ephemeral=True)
         self.bot.acknowledged(interaction)

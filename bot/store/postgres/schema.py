@@ -82,6 +82,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE guild_locks (guild_id BIGINT PRIMARY KEY);
     CREATE TABLE processes (name TEXT PRIMARY KEY, seen_at DOUBLE PRECISION NOT NULL);
     """,
+    # 2: issue 12: the API's words apart from the ending's code (operators only)
+    """
+    ALTER TABLE jobs ADD COLUMN error_detail TEXT;
+    """,
 )
 
 LATEST = len(MIGRATIONS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot import endings
 from bot.errors import ApiError, UnconfirmedSubmission, UserError
 from bot.jobs import Delivery, JobState, Mode
 from bot.sandbox import Fault
@@ -110,7 +111,7 @@ async def test_a_refused_create_task_is_reported_and_never_resent(rig: Rig) -> N
     assert not isinstance(caught.value, UnconfirmedSubmission)
     assert rig.sandbox.calls["CreateTask"] == 1
     [job] = [j for j in [await rig.engine.store.get(1)] if j]
-    assert job.state == JobState.FAILED and "out of credits" in (job.error or "")
+    assert (job.state, job.error) == (JobState.FAILED, "refused:402")
     assert rig.recorder.calls == []  # the requester read it in the reply already
     assert await sqlite(rig.engine.store).scalar("SELECT COUNT(*) FROM ledger") == 0
 
@@ -138,7 +139,7 @@ async def test_an_unanswered_create_task_says_it_may_have_been_charged(rig: Rig)
     job = await rig.engine.store.get(1)
     # Interrupted, not failed: it may exist upstream, and a callback naming it adopts it.
     assert job is not None and job.state == JobState.INTERRUPTED
-    assert "may have started (and charged) it" in (job.error or "")
+    assert job.error == endings.UNCONFIRMED
     assert rig.sandbox.calls["CreateTask"] <= 1
     assert await sqlite(rig.engine.store).scalar("SELECT COUNT(*) FROM ledger") == 1
 
