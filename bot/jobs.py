@@ -246,3 +246,4 @@ class Subscription:
     attempts: int = 0
     detail: str | None = None  # for operators (Discord's codes); never shown to members
     message_id: int | None = None
+    locale: str | None = None  # the member's Discord locale when they asked: their late DM's

@@ -57,4 +57,5 @@ def subscription_from_row(row: Row) -> Subscription:
         attempts=row["attempts"],
         detail=row["detail"],
         message_id=row["message_id"],
+        locale=row["locale"],
     )

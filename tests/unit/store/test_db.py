@@ -55,7 +55,7 @@ async def test_a_version_2_file_gains_issue_12_s_columns_and_keeps_its_rows(
 
     assert job is not None and (job.error, job.error_detail) == (
         "The API refused the request", None)  # kept; shown as a generic message (test_endings)
-    assert sub.user_id == 3
+    assert (sub.user_id, sub.locale) == (3, None)  # no language known: the server's is used
 
 
 async def test_a_newer_schema_is_refused_rather_than_touched(tmp_path: Path) -> None:

@@ -19,9 +19,10 @@ from tests.unit.store._make import new_job
 
 async def _fill(store: Store) -> list[int]:
     """Jobs in several states, a second requester, a delivered result, a refund, rules, meta;
-    an ending's detail (issue 12's column)."""
-    running = await store.move(await new_job(store, "a"), JobState.RUNNING, remote_id="r1")
-    await store.subscribe(running, user_id=4, guild_id=1, channel_id=2)
+    the readers' languages and an ending's detail (issue 12's columns)."""
+    running = await store.move(await new_job(store, "a", locale="pt-BR"), JobState.RUNNING,
+                               remote_id="r1")
+    await store.subscribe(running, user_id=4, guild_id=1, channel_id=2, locale="ja")
     done = await store.move(await new_job(store, "b", credits=2.0), JobState.RUNNING,
                             remote_id="r2")
     done = await store.move(done, JobState.SUCCEEDED, credits=1.5)
@@ -69,6 +70,8 @@ async def test_every_row_is_copied_and_reads_back_the_same(
         copied = [await after.get(i) for i in ids]  # the new columns, not only equal: there
         endings = [(j.error, j.error_detail) for j in copied if j]
         assert ("refused:402", "no credits left") in endings
+        locales = {s.user_id: s.locale for i in ids for s in await after.subscriptions(i)}
+        assert locales[4] == "ja" and "pt-BR" in locales.values()
         newer = await new_job(after, "d")  # ids go on after the copied ones
         assert newer.id == max(ids) + 1
     finally:
