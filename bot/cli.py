@@ -98,7 +98,8 @@ async def _wait(finished: asyncio.Future[Job], job: Job, err: TextIO) -> Job:
 
 def _report(job: Job, out: TextIO, err: TextIO) -> int:
     if job.state != JobState.SUCCEEDED:
-        print(f"job {job.id}: {job.state.replace('_', ' ')}: {job.error}", file=err)
+        said = f" ({job.error_detail})" if job.error_detail else ""
+        print(f"job {job.id}: {job.state.replace('_', ' ')}: {job.error}{said}", file=err)
         return 1
     took = f" in {job.duration_s:.0f} s" if job.duration_s is not None else ""
     print(f"job {job.id}: {len(job.stems)} stems{took}", file=err)

@@ -21,7 +21,8 @@ PAUSE_CODES = frozenset({429, 455})  # the whole API wants us to slow down
 REFUSAL_CODES = frozenset({401, 402, 404, 422, 429, 455, 505})
 
 # Member-facing, in the product's words (no codes, no "API"); English here, translated where
-# shown (`_(exc.user_text)`), because a job's ending is stored as this sentence (round 2: codes).
+# shown (`_(exc.user_text)`). A refused job stores `refused:<code>` (bot/endings.py) and is
+# worded from this table when shown, in its reader's language.
 _USER_TEXT = {
     401: N_("The bot's stem service key is missing or invalid. Please tell a server admin."),
     402: N_("The bot is out of credits for the stem service. Please tell a server admin."),
@@ -37,6 +38,11 @@ _USER_TEXT = {
 REFUSED_TEXT = N_(
     "The stem service refused this request. Check the music task and the song, and try again."
 )
+
+
+def refusal_text(code: int) -> str:
+    """The member's words (English msgid) for an API or transport code."""
+    return _USER_TEXT.get(code, REFUSED_TEXT)
 
 
 class ApiError(Exception):
@@ -75,7 +81,7 @@ class ApiError(Exception):
     @property
     def user_text(self) -> str:
         """What a member reads (English; translated where shown). The API's words are logged."""
-        return _USER_TEXT.get(self.code, REFUSED_TEXT)
+        return refusal_text(self.code)
 
 
 class UnconfirmedSubmission(ApiError):

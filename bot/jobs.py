@@ -49,12 +49,10 @@ class JobState(StrEnum):
 OPEN_STATES = frozenset({JobState.SUBMITTING, JobState.RUNNING})
 
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
-    JobState.SUBMITTING: frozenset(
-        {JobState.RUNNING, JobState.FAILED, JobState.INTERRUPTED, JobState.CANCELLED}
-    ),
-    JobState.RUNNING: frozenset(
-        {JobState.SUCCEEDED, JobState.FAILED, JobState.TIMED_OUT, JobState.CANCELLED}
-    ),
+    JobState.SUBMITTING: frozenset({JobState.RUNNING, JobState.FAILED, JobState.INTERRUPTED,
+                                    JobState.CANCELLED}),
+    JobState.RUNNING: frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.TIMED_OUT,
+                                 JobState.CANCELLED}),
     # A paid job re-checked after it ended may have finished after all.
     JobState.FAILED: frozenset({JobState.SUCCEEDED}),
     JobState.TIMED_OUT: frozenset({JobState.SUCCEEDED}),
@@ -200,11 +198,12 @@ class Job:
     submitted_at: datetime | None = None
     finished_at: datetime | None = None
     deadline_at: datetime | None = None
-    error: str | None = None
+    error: str | None = None  # why it ended: a code of bot/endings.py, worded where shown
     credits: float | None = None
     callback_token: str | None = None
     poll_count: int = 0
     stems: tuple[Stem, ...] = field(default_factory=tuple)
+    error_detail: str | None = None  # the API's own words, for operators; never shown to members
 
     @property
     def is_open(self) -> bool:
@@ -245,5 +244,6 @@ class Subscription:
     created_at: datetime
     delivery: Delivery
     attempts: int = 0
-    detail: str | None = None
+    detail: str | None = None  # for operators (Discord's codes); never shown to members
     message_id: int | None = None
+    locale: str | None = None  # the member's Discord locale when they asked: their late DM's

@@ -123,7 +123,8 @@ async def show_jobs(
 
 async def _detail(store: Store, job: Job, out: TextIO) -> None:
     print(job_row(job), file=out)
-    for name in ("remote_id", "submitted_at", "finished_at", "error", "credits", "poll_count"):
+    for name in ("remote_id", "submitted_at", "finished_at", "error", "error_detail", "credits",
+                 "poll_count"):
         print(f"  {name}: {getattr(job, name)}", file=out)
     for stem in job.stems:
         print(f"  stem {stem.label}: {stem.url}", file=out)

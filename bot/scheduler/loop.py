@@ -9,13 +9,14 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from bot import endings
 from bot.api import StemApi
 from bot.delivery import Deliver
 from bot.errors import ApiError
 from bot.jobs import Job, JobState, Mode
 from bot.rate import RequestRate
 from bot.scheduler.deliveries import Deliveries
-from bot.scheduler.outcomes import TIMED_OUT_TEXT, Outcomes
+from bot.scheduler.outcomes import Outcomes
 from bot.scheduler.pause import Pause
 from bot.scheduler.policy import Policy
 from bot.scheduler.purge import Purge
@@ -24,11 +25,6 @@ from bot.scheduler.settings import SchedulerSettings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
-
-INTERRUPTED_TEXT = (
-    "The bot stopped while this job was being submitted, so it is not known whether the API "
-    "started (and charged) it. It was not resent; ask again if you still want it."
-)
 
 STOP_GRACE_S = 5.0
 
@@ -93,7 +89,7 @@ class Scheduler:
         resumed = interrupted = 0
         for job in await self._store.open_jobs():
             if job.state == JobState.SUBMITTING:
-                await self._store.move(job, JobState.INTERRUPTED, error=INTERRUPTED_TEXT)
+                await self._store.move(job, JobState.INTERRUPTED, error=endings.INTERRUPTED)
                 interrupted += 1
             else:
                 self.track(job)
@@ -189,7 +185,7 @@ class Scheduler:
     def _hold(self, tracked: Tracked, now: float) -> None:
         """While polling is paused, a due job waits for the pause's end, or ends at its deadline."""
         if now >= tracked.deadline_at:
-            self._spawn(self._outcomes.finish(tracked, JobState.TIMED_OUT, error=TIMED_OUT_TEXT))
+            self._spawn(self._outcomes.finish(tracked, JobState.TIMED_OUT, error=endings.TIMED_OUT))
         else:
             self._queue.schedule(tracked, min(self.pause.until, tracked.deadline_at) - now)
 

@@ -10,7 +10,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from bot.api.taskinfo import NO_STEMS, Separation
+from bot import endings
+from bot.api.taskinfo import Separation
 from bot.errors import ApiError
 from bot.jobs import Job, JobState, RemoteState
 from bot.scheduler.pause import Pause
@@ -20,11 +21,6 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-TIMED_OUT_TEXT = "The separation did not finish in time; tracking stopped."
-NOT_FOUND_TEXT = (
-    "The separation service no longer knows this job, so its result cannot be fetched."
-)
-NO_STEMS_TEXT = f"The separation finished, but {NO_STEMS}: there is nothing to download."
 NOT_FOUND_GRACE_S = 300.0  # a 404 repeated this long (or until the deadline) ends the job
 EMPTY_SUCCESS_REPOLLS = 3  # a success without stems is checked this many more times
 UNAUTHORIZED_PAUSE_S = 60.0
@@ -52,11 +48,13 @@ class Outcomes:
         elif separation.state == RemoteState.SUCCEEDED:
             await self.finish(tracked, JobState.SUCCEEDED, stems=separation.stems,
                               credits=separation.credits)
-        elif separation.state == RemoteState.FAILED:
-            await self.finish(tracked, JobState.FAILED,
-                              error=separation.error or "The separation failed upstream.")
+        elif separation.state == RemoteState.FAILED:  # its words: the log and error_detail
+            log.info("job %d: the stem service says it failed: %s",
+                     tracked.job_id, separation.error)
+            await self.finish(tracked, JobState.FAILED, error=endings.API_FAILED,
+                              error_detail=separation.error)
         elif self._clock() >= tracked.deadline_at:
-            await self.finish(tracked, JobState.TIMED_OUT, error=TIMED_OUT_TEXT)
+            await self.finish(tracked, JobState.TIMED_OUT, error=endings.TIMED_OUT)
         else:
             if separation.state == RemoteState.UNKNOWN and not tracked.unknown_logged:
                 tracked.unknown_logged = True
@@ -67,7 +65,7 @@ class Outcomes:
     async def _on_empty_success(self, tracked: Tracked) -> None:
         tracked.empty_successes += 1
         if tracked.empty_successes > EMPTY_SUCCESS_REPOLLS:
-            await self.finish(tracked, JobState.FAILED, error=NO_STEMS_TEXT)
+            await self.finish(tracked, JobState.FAILED, error=endings.NO_STEMS)
             return
         log.warning("job %d: finished without readable stems; checking again (%d of %d)",
                     tracked.job_id, tracked.empty_successes, EMPTY_SUCCESS_REPOLLS)
@@ -77,7 +75,7 @@ class Outcomes:
     async def on_api_error(self, tracked: Tracked, exc: ApiError) -> None:
         now = self._clock()
         if now >= tracked.deadline_at:
-            await self.finish(tracked, JobState.TIMED_OUT, error=TIMED_OUT_TEXT)
+            await self.finish(tracked, JobState.TIMED_OUT, error=endings.TIMED_OUT)
         elif exc.code == 401:
             wait = self._pause.start(UNAUTHORIZED_PAUSE_S, "the API rejected the API key; "
                                      "check CRUN_API_KEY", level=logging.ERROR)
@@ -96,7 +94,7 @@ class Outcomes:
         if tracked.first_404_at is None:
             tracked.first_404_at = now
         if now - tracked.first_404_at >= NOT_FOUND_GRACE_S:
-            await self.finish(tracked, JobState.FAILED, error=NOT_FOUND_TEXT)
+            await self.finish(tracked, JobState.FAILED, error=endings.NOT_FOUND)
         else:
             await self.on_failure(tracked, "not found (yet)")
 
@@ -104,7 +102,7 @@ class Outcomes:
         """A check that told us nothing: back off, but never past the deadline."""
         now = self._clock()
         if now >= tracked.deadline_at:
-            await self.finish(tracked, JobState.TIMED_OUT, error=TIMED_OUT_TEXT)
+            await self.finish(tracked, JobState.TIMED_OUT, error=endings.TIMED_OUT)
             return
         tracked.failures += 1
         delay = self._policy.backoff(tracked.failures)

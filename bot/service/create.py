@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from bot import endings
 from bot.api import StemApi
 from bot.durable import write_durably
 from bot.errors import BAD_REPLY, ApiError, UnconfirmedSubmission
@@ -76,7 +77,8 @@ class Creator:
 
         async def write() -> Job:
             return await self._store.move(
-                job, state, error=error, told=True, refund=exc.proves_nothing_made
+                job, state, error=error, error_detail=exc.message or None, told=True,
+                refund=exc.proves_nothing_made,
             )
 
         async def went_through() -> Job | None:
@@ -94,9 +96,10 @@ class Creator:
 
     @staticmethod
     def _unsent_end(exc: ApiError) -> tuple[JobState, str]:
+        """The ending's code; the API's words are logged (and kept as the error's detail)."""
         if exc.proves_nothing_made:
-            return JobState.FAILED, exc.user_text
-        return JobState.INTERRUPTED, UnconfirmedSubmission.TEXT
+            return JobState.FAILED, endings.refused(exc.code)
+        return JobState.INTERRUPTED, endings.UNCONFIRMED
 
     async def _record_remote(self, job: Job, remote_id: str) -> Job:
         # Durable before anything else can fail: this line names the paid separation.

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from bot import endings
 from bot.api import StemApi
 from bot.errors import ApiError, UserError
 from bot.i18n import _
@@ -16,11 +17,6 @@ from bot.store import Cancelled, Store, StoreError
 
 log = logging.getLogger(__name__)
 
-DEAD_TEXT = (
-    "The bot hit an error while submitting this job, so it is not known whether the API "
-    "started (and charged) it. It was not resent; ask again if you still want it."
-)
-CANCEL_TEXT = "Cancelled on request."
 _REMOTE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 RECHECKABLE = frozenset({JobState.FAILED, JobState.TIMED_OUT})
 
@@ -31,7 +27,7 @@ class Unsettled:
 
     submitting: set[int] = field(default_factory=set)  # CreateTask in flight here
     stranded: dict[int, str] = field(default_factory=dict)  # accepted; remote id not written
-    refused: dict[int, str] = field(default_factory=dict)  # refused; the ending not written
+    refused: dict[int, str] = field(default_factory=dict)  # refused (its code); not written
 
 
 @dataclass(frozen=True)
@@ -137,7 +133,7 @@ class FollowUp:
             elif refusal is not None:
                 moved = await self._store.move(job, JobState.FAILED, error=refusal, refund=True)
             else:
-                return await self._store.move(job, JobState.INTERRUPTED, error=DEAD_TEXT)
+                return await self._store.move(job, JobState.INTERRUPTED, error=endings.DEAD)
         except StoreError:
             return await self._store.get(job.id) or job  # someone settled it first
         unsettled.stranded.pop(job.id, None)
@@ -162,7 +158,8 @@ class FollowUp:
             job = await self.settle_dead(job)
         return await self._store.cancel(
             job, user_id=viewer.user_id,
-            guild_id=viewer.guild_id if viewer.is_admin else None, error=CANCEL_TEXT,
+            guild_id=viewer.guild_id if viewer.is_admin else None,
+            error=endings.cancelled_by(viewer.user_id),
         )
 
     # --- re-check and adoption --------------------------------------------------------------
@@ -184,7 +181,7 @@ class FollowUp:
         try:
             moved = await self._store.move(
                 job, JobState.SUCCEEDED, shown_to=shown_to, stems=separation.stems,
-                credits=separation.credits, error=None,
+                credits=separation.credits, error=None, error_detail=None,
             )
         except StoreError:
             return await self._store.get(job.id) or job  # re-checked by someone else first
@@ -219,7 +216,7 @@ class FollowUp:
         try:
             await self._store.move(
                 job, JobState.RUNNING, remote_id=hint, submitted_at=now,
-                deadline_at=now + self._deadline_s, error=None,
+                deadline_at=now + self._deadline_s, error=None, error_detail=None,
             )
         except StoreError:
             return False  # adopted meanwhile, or the id belongs to another job

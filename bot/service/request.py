@@ -27,6 +27,7 @@ class Request:
     guild_id: int | None = None
     channel_id: int | None = None
     user_id: int | None = None
+    locale: str | None = None  # the member's Discord locale ("pt-BR"): their late DM's language
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "music_task_id", clean_music_task_id(self.music_task_id))

@@ -180,6 +180,7 @@ class SubmitService:
             callback_token=token,
             estimated_credits=estimate,
             admit=None if limits is None else self._admit(request, limits, estimate),
+            locale=request.locale,
         )
         return Submission(await self._creator.create(job, token), Outcome.CREATED)
 
@@ -216,4 +217,5 @@ class SubmitService:
             guild_id=request.guild_id,
             channel_id=request.channel_id,
             delivery=delivery,
+            locale=request.locale,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import aiosqlite
 
@@ -50,6 +51,14 @@ async def settle_subscriptions(
     )
 
 
+async def add_requester(db: aiosqlite.Connection, values: tuple[Any, ...]) -> None:
+    """A new job's requester: (job id, user id, guild id, channel id, created at, locale)."""
+    await db.execute(
+        "INSERT INTO subscriptions (job_id, user_id, guild_id, channel_id, created_at, locale)"
+        " VALUES (?, ?, ?, ?, ?, ?)", values,
+    )
+
+
 class Deliveries:
     """The requesters' half of the SQLite store (mixed into JobStore)."""
 
@@ -58,17 +67,18 @@ class Deliveries:
 
     async def subscribe(
         self, job: Job, *, user_id: int | None, guild_id: int | None, channel_id: int | None,
-        delivery: Delivery = Delivery.WAITING,
+        delivery: Delivery = Delivery.WAITING, locale: str | None = None,
     ) -> Subscription:
-        """Add a requester to a job; a second request by the same user keeps the first."""
+        """Add a requester (in their locale) to a job; a second request by the same user keeps
+        the first."""
         now = self._clock()
         async with self._db.transaction() as db:
             await db.execute(
                 "INSERT INTO subscriptions (job_id, user_id, guild_id, channel_id, created_at,"
-                " delivery, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " delivery, delivered_at, locale) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (job_id, user_id) DO NOTHING",
                 (job.id, user_id, guild_id, channel_id, now, delivery.value,
-                 now if delivery.is_final else None),
+                 now if delivery.is_final else None, locale),
             )
         found = await self._db.rows(
             "SELECT * FROM subscriptions WHERE job_id = ? AND user_id IS ?", (job.id, user_id)

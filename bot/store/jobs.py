@@ -13,7 +13,7 @@ import aiosqlite
 
 from bot.jobs import Job, JobState, Mode, check_transition
 from bot.store.db import Database
-from bot.store.deliveries import reopen_subscriptions, settle_subscriptions
+from bot.store.deliveries import add_requester, reopen_subscriptions, settle_subscriptions
 from bot.store.errors import Cancelled, StoreError
 from bot.store.protocol import Admit, Published
 from bot.store.rows import job_from_row
@@ -82,8 +82,10 @@ class Jobs:
         self, *, music_task_id: str, song_id: str, mode: Mode, song_title: str | None,
         guild_id: int | None, channel_id: int | None, requester_id: int | None,
         callback_token: str | None, estimated_credits: float, admit: Admit | None = None,
+        locale: str | None = None,
     ) -> Job:
-        """Record a job about to be submitted, its requester, and its expected charge.
+        """Record a job about to be submitted, its requester (and their locale), and its
+        expected charge.
 
         `admit` runs inside the same write transaction, before anything is written: limits it
         checks there cannot be passed by a request racing this one (it raises to refuse).
@@ -103,11 +105,7 @@ class Jobs:
             except sqlite3.IntegrityError as exc:  # the song already has an open job
                 raise StoreError(f"the job cannot be recorded: {exc}") from exc
             job_id = int(cursor.lastrowid or 0)
-            await db.execute(
-                "INSERT INTO subscriptions (job_id, user_id, guild_id, channel_id, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (job_id, requester_id, guild_id, channel_id, now),
-            )
+            await add_requester(db, (job_id, requester_id, guild_id, channel_id, now, locale))
             await db.execute(
                 "INSERT INTO ledger (job_id, guild_id, user_id, at, credits)"
                 " VALUES (?, ?, ?, ?, ?)",

@@ -41,6 +41,7 @@ def job_from_row(row: Row) -> Job:
         callback_token=row["callback_token"],
         poll_count=row["poll_count"],
         stems=stems,
+        error_detail=row["error_detail"],
     )
 
 
@@ -56,4 +57,5 @@ def subscription_from_row(row: Row) -> Subscription:
         attempts=row["attempts"],
         detail=row["detail"],
         message_id=row["message_id"],
+        locale=row["locale"],
     )

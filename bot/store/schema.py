@@ -87,6 +87,12 @@ MIGRATIONS: tuple[str, ...] = (
         seen_at REAL NOT NULL
     );
     """,
+    # 3: issue 12: the API's words apart from the ending's code (operators only), and the
+    #    language each requester asked in (their late DM is written in it)
+    """
+    ALTER TABLE jobs ADD COLUMN error_detail TEXT;
+    ALTER TABLE subscriptions ADD COLUMN locale TEXT;
+    """,
 )
 
 LATEST = len(MIGRATIONS)

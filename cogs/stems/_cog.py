@@ -83,7 +83,8 @@ class Stems(
         rules = await self.bot.guild_store.rules(guild_id)
         channel_id = results_channel(interaction, rules)
         # The request cleans its ids: a bad one is refused privately, before any response.
-        request = Request(task_id, suno_id, chosen, guild_id, channel_id, interaction.user.id)
+        request = Request(task_id, suno_id, chosen, guild_id, channel_id, interaction.user.id,
+                          locale=interaction.locale.value)  # their language, for a late DM
         service = self.bot.engine.service
         await service.check_limits(request, Limits(rules, member_of(interaction)))
         if chosen == Mode.INSTRUMENTAL and rules.confirm_full_split:
@@ -175,7 +176,6 @@ class Stems(
     async def cancel(self, interaction: Interaction, job: int) -> None:
         found = await self._visible_job(interaction, job)
         viewer = viewer_of(interaction)
-        self.status_board.cancelling(found.id, viewer.user_id)  # the final status names them
         done = await self.bot.engine.service.cancel(found, viewer)
         await interaction.response.send_message(_jobs.cancelled_text(done, viewer), ephemeral=True)
         self.bot.acknowledged(interaction)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.delivery import Delivered
-from bot.i18n import _, speaking
+from bot.i18n import _, catalog_for, speaking
 from bot.jobs import Delivery, Job, JobState, Subscription
 from cogs.stems._checks import server_language
 from cogs.stems._ui import (
@@ -87,10 +87,12 @@ class ResultPoster:
 
     async def _send(
         self, to: discord.abc.Messageable, job: Job, user_ids: list[int | None], target: str,
-        *, dm: bool = False,
+        *, dm: bool = False, locale: str | None = None,
     ) -> discord.Message:
-        """Post the result; on a 400 post the next simpler rendering. Other errors propagate."""
-        with speaking(await server_language(self.bot, job.guild_id)):
+        """Post the result; on a 400 post the next simpler rendering. Other errors propagate.
+        A DM reads in its member's `locale` when known; a channel post in the server's."""
+        language = catalog_for(locale) if locale else None
+        with speaking(language or await server_language(self.bot, job.guild_id)):
             versions = self.renderings(job, user_ids, self._server_name(job) if dm else None)
         for number, (content, embed, view) in enumerate(versions, start=1):
             try:
@@ -148,7 +150,8 @@ class ResultPoster:
                 return Delivered(Delivery.UNDELIVERABLE, f"{reason}; DMs are off in this server")
         try:
             user = await self.bot.fetch_user(sub.user_id)
-            message = await self._send(user, job, [sub.user_id], f"dm{sub.id}", dm=True)
+            message = await self._send(user, job, [sub.user_id], f"dm{sub.id}", dm=True,
+                                       locale=sub.locale)
         except (discord.Forbidden, discord.NotFound) as exc:
             return Delivered(Delivery.UNDELIVERABLE, f"{reason}; DM refused: {exc.code}")
         except discord.HTTPException as exc:

@@ -37,7 +37,6 @@ class StatusBoard:
     def __init__(self, channel_message: ChannelMessage) -> None:
         self._channel_message = channel_message
         self._messages: defaultdict[int, list[Watched]] = defaultdict(list)
-        self._cancelled_by: dict[int, int] = {}
         self._edits: set[asyncio.Task[None]] = set()
 
     def watch(
@@ -46,35 +45,29 @@ class StatusBoard:
         until = time.monotonic() + TOKEN_LIFETIME_S
         self._messages[job_id].append(Watched(message, until, where, language))
 
-    def cancelling(self, job_id: int, user_id: int) -> None:
-        """Who is cancelling: the final status names them."""
-        self._cancelled_by[job_id] = user_id
-
     def on_job_changed(self, job: Job) -> None:
         """A store observer: called after each state change has been written."""
         watched = self._messages.pop(job.id, [])
         if job.is_open and watched:
             self._messages[job.id] = watched
-        who = None if job.is_open else self._cancelled_by.pop(job.id, None)
         for entry in watched:
-            task = asyncio.create_task(self._edit(entry, job, who))
+            task = asyncio.create_task(self._edit(entry, job))
             self._edits.add(task)
             task.add_done_callback(self._edits.discard)
 
     @staticmethod
-    def note(job: Job, where: str, cancelled_by: int | None) -> str | None:
-        """The line under the status: the final state replaces the promise to post."""
+    def note(job: Job, where: str) -> str | None:
+        """The line under the status: the final state replaces the promise to post (an ended
+        job's embed says what happened, a cancel by whom: see _words.reason)."""
         if job.state == JobState.SUCCEEDED:
             return _("Finished: the stems are posted in {where}.", where=where)
-        if job.state == JobState.CANCELLED and cancelled_by is not None:
-            return _("Cancelled by {member}.", member=f"<@{cancelled_by}>")
         if job.is_open:
             return _("The stems will be posted in {where} when they are ready.", where=where)
         return None
 
-    async def _edit(self, entry: Watched, job: Job, cancelled_by: int | None) -> None:
+    async def _edit(self, entry: Watched, job: Job) -> None:
         with speaking(entry.language):
-            embed = status_embed(job, self.note(job, entry.where, cancelled_by))
+            embed = status_embed(job, self.note(job, entry.where))
         try:
             if time.monotonic() < entry.token_until:
                 await entry.message.edit(embed=embed)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from bot.errors import _USER_TEXT, REFUSED_TEXT, UnconfirmedSubmission
+from bot import endings
+from bot.errors import refusal_text
 from bot.i18n import N_, _
 from bot.jobs import Job, JobState
-from bot.scheduler.loop import INTERRUPTED_TEXT
-from bot.scheduler.outcomes import NO_STEMS_TEXT, NOT_FOUND_TEXT, TIMED_OUT_TEXT
-from bot.service.followup import CANCEL_TEXT, DEAD_TEXT
 
 STATE_WORDS = {
     JobState.SUBMITTING: N_("Starting…"),
@@ -31,18 +29,19 @@ UNCONFIRMED = N_(
     "The bot could not confirm that the stem service started this job, so it may have been "
     "charged. It was not sent again."
 )
-# What the database holds today (finished English sentences) -> the message a member reads.
-# Round 2 stores codes instead; this table becomes code -> message.
+# A stored code (bot/endings.py) -> the message a member reads, in their language.
 REASONS = {
-    TIMED_OUT_TEXT: N_("The stem service did not finish in time."),
-    NOT_FOUND_TEXT: N_("The stem service lost track of this job, so its stems can't be fetched."),
-    NO_STEMS_TEXT: N_("The split finished but gave back no stems."),
-    DEAD_TEXT: UNCONFIRMED,
-    INTERRUPTED_TEXT: UNCONFIRMED,
-    UnconfirmedSubmission.TEXT: UNCONFIRMED,
-    CANCEL_TEXT: N_("Cancelled on request."),
-    **{text: text for text in (*_USER_TEXT.values(), REFUSED_TEXT)},
+    endings.TIMED_OUT: N_("The stem service did not finish in time."),
+    endings.NOT_FOUND: N_(
+        "The stem service lost track of this job, so its stems can't be fetched."
+    ),
+    endings.NO_STEMS: N_("The split finished but gave back no stems."),
+    endings.API_FAILED: N_("The stem service could not split this song."),
+    endings.UNCONFIRMED: UNCONFIRMED,
+    endings.INTERRUPTED: UNCONFIRMED,
+    endings.DEAD: UNCONFIRMED,
 }
+# Anything else (a sentence an older version stored, an unknown code): the state's own words.
 DEFAULT_REASON = {
     JobState.FAILED: N_("The stem service could not split this song."),
     JobState.TIMED_OUT: N_("The stem service did not finish in time."),
@@ -56,12 +55,16 @@ def state_word(job: Job) -> str:
 
 
 def reason(job: Job) -> str:
-    """Why an ended job ended, in our words: API text never reaches a member (it is logged)."""
-    known = REASONS.get(job.error or "")
-    if known is not None:
-        return _(known)
-    if (job.error or "").startswith("The API refused the request"):
-        return _(REFUSED_TEXT)
+    """Why an ended job ended, in the reader's words: worded now from the stored code, never
+    shown as stored (the API's words are in the log and `error_detail`, for operators)."""
+    ending = endings.read(job.error)
+    if ending is not None and ending.kind in REASONS:
+        return _(REASONS[ending.kind])
+    if ending is not None and ending.number is not None:
+        if ending.kind == endings.REFUSED:
+            return _(refusal_text(ending.number))
+        if ending.kind == endings.CANCELLED_BY:
+            return _("Cancelled by {member}.", member=f"<@{ending.number}>")
     return _(DEFAULT_REASON.get(job.state, DEFAULT_REASON[JobState.FAILED]))
 
 

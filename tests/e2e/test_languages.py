@@ -96,6 +96,50 @@ async def test_a_japanese_member_in_a_german_server_is_answered_in_japanese(
         assert (await private_answer(refused)).content.startswith("[ja] No music task")
 
 
+async def test_a_pt_br_member_whose_channel_refused_the_result_gets_the_dm_in_portuguese(
+    tmp_path: Path,
+) -> None:
+    """The result comes long after the command: the member's language was remembered."""
+    async with bot_world(tmp_path / "world", duration_s=SLOW_S) as world:
+        await in_german_server(world)
+        world.alice.locale = "pt-BR"
+        asked = await world.separate(world.alice)
+        status = await asked.wait_reply(lambda m: bool(m.embeds))
+        world.standin.set_bot_permissions(world.channel, send=False)
+
+        world.sandbox.finish(await world.remote_id(1))
+        dm = await world.dm(world.alice)
+        await world.settle()
+
+        assert status.embeds[0]["title"].startswith("[de] ")  # public: the server's
+        assert dm.content == "[pt_BR] From **Stem Lovers**: your stems are ready."
+        labels = [b["label"] for b in dm.buttons if b.get("url")]  # the tag's "_" is escaped
+        assert labels == ["[pt\\_BR] Vocals", "[pt\\_BR] Instrumental"]
+        assert [e.code for e in world.standin.errors] == [50013]  # the refused channel post
+
+
+async def test_a_failure_told_by_dm_reads_its_ending_in_the_member_s_language(
+    tmp_path: Path,
+) -> None:
+    async with bot_world(tmp_path / "world", duration_s=SLOW_S) as world:
+        await in_german_server(world)
+        world.alice.locale = "pt-BR"
+        asked = await world.separate(world.alice)
+        await asked.wait_reply(lambda m: bool(m.embeds))
+        world.standin.set_bot_permissions(world.channel, send=False)
+
+        world.sandbox.finish(await world.remote_id(1), success=False,
+                             message="HTTP 500 upstream model crashed")
+        dm = await world.dm(world.alice)
+        await world.settle()
+
+        assert dm.content == "[pt_BR] From **Stem Lovers**: your stems could not be made."
+        fields = {f["name"]: f["value"] for f in dm.embeds[0]["fields"]}
+        assert fields["[pt_BR] What happened"] == (
+            "[pt_BR] The stem service could not split this song.")
+        assert "crashed" not in dm.text and "[de]" not in dm.text
+
+
 async def test_a_language_that_is_not_shipped_reads_english(tmp_path: Path) -> None:
     async with bot_world(tmp_path / "world") as world:
         world.alice.locale = "ko"

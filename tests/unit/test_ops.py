@@ -27,7 +27,7 @@ async def seed(path: Path) -> tuple[int, int]:
             ids.append(job.id)
         old = await store.get(ids[0])
         assert old is not None
-        await store.move(old, JobState.FAILED, error="upstream said no")
+        await store.move(old, JobState.FAILED, error="api_failed", error_detail="upstream said no")
     finally:
         await store.close()
     return ids[0], ids[1]
@@ -43,7 +43,8 @@ async def test_jobs_lists_and_shows_a_job_without_any_token(tmp_path: Path) -> N
 
     rows = listing.getvalue().splitlines()[1:]
     assert [int(r.split()[0]) for r in rows] == [running, old]
-    assert "upstream said no" in detail.getvalue()
+    assert "error: api_failed" in detail.getvalue()  # the code, and the API's words beside it
+    assert "error_detail: upstream said no" in detail.getvalue()
     assert "requester 9 in channel 8: pending" in detail.getvalue()
 
 

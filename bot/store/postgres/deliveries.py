@@ -56,16 +56,17 @@ class PgDeliveries:
 
     async def subscribe(
         self, job: Job, *, user_id: int | None, guild_id: int | None, channel_id: int | None,
-        delivery: Delivery = Delivery.WAITING,
+        delivery: Delivery = Delivery.WAITING, locale: str | None = None,
     ) -> Subscription:
-        """Add a requester to a job; a second request by the same user keeps the first."""
+        """Add a requester (in their locale) to a job; a second request by the same user keeps
+        the first."""
         now = self._clock()
         await self._db.execute(
             "INSERT INTO subscriptions (job_id, user_id, guild_id, channel_id, created_at,"
-            " delivery, delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " delivery, delivered_at, locale) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " ON CONFLICT (job_id, user_id) DO NOTHING",
             job.id, user_id, guild_id, channel_id, now, delivery.value,
-            now if delivery.is_final else None,
+            now if delivery.is_final else None, locale,
         )
         found = await self._db.rows(
             "SELECT * FROM subscriptions WHERE job_id = $1 AND user_id IS NOT DISTINCT FROM $2"

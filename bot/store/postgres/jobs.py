@@ -75,9 +75,10 @@ class PgJobs:
         self, *, music_task_id: str, song_id: str, mode: Mode, song_title: str | None,
         guild_id: int | None, channel_id: int | None, requester_id: int | None,
         callback_token: str | None, estimated_credits: float, admit: Admit | None = None,
+        locale: str | None = None,
     ) -> Job:
-        """Record a job, its requester and its expected charge; `admit` runs first, in the
-        same transaction, behind this server's lock row (it raises to refuse)."""
+        """Record a job, its requester (in their locale) and its expected charge; `admit` runs
+        first, in the same transaction, behind this server's lock row (it raises to refuse)."""
         async with self._db.transaction() as db:
             await lock_guild(db, guild_id)
             if admit is not None:
@@ -94,8 +95,9 @@ class PgJobs:
             except asyncpg.UniqueViolationError as exc:  # the song already has an open job
                 raise StoreError(f"the job cannot be recorded: {exc}") from exc
             await db.execute(
-                "INSERT INTO subscriptions (job_id, user_id, guild_id, channel_id, created_at)"
-                " VALUES ($1, $2, $3, $4, $5)", job_id, requester_id, guild_id, channel_id, now)
+                "INSERT INTO subscriptions (job_id, user_id, guild_id, channel_id, created_at,"
+                " locale) VALUES ($1, $2, $3, $4, $5, $6)",
+                job_id, requester_id, guild_id, channel_id, now, locale)
             await db.execute(
                 "INSERT INTO ledger (job_id, guild_id, user_id, at, credits)"
                 " VALUES ($1, $2, $3, $4, $5)",

@@ -82,6 +82,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE guild_locks (guild_id BIGINT PRIMARY KEY);
     CREATE TABLE processes (name TEXT PRIMARY KEY, seen_at DOUBLE PRECISION NOT NULL);
     """,
+    # 2: issue 12: the API's words apart from the ending's code (operators only), and the
+    #    language each requester asked in (their late DM is written in it)
+    """
+    ALTER TABLE jobs ADD COLUMN error_detail TEXT;
+    ALTER TABLE subscriptions ADD COLUMN locale TEXT;
+    """,
 )
 
 LATEST = len(MIGRATIONS)

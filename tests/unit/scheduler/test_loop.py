@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import endings
 from bot.engine import Engine
 from bot.jobs import Delivery, JobState, Mode
 from bot.sandbox import Fault
@@ -67,7 +68,7 @@ async def test_an_interrupted_submission_is_reported_not_resent(rig: Rig) -> Non
 
     assert await state(rig, job.id) == JobState.INTERRUPTED
     [(delivered, _)] = recorder.calls
-    assert "not resent" in (delivered.error or "")
+    assert delivered.error == endings.INTERRUPTED
     assert rig.sandbox.calls["CreateTask"] == 0
 
 
@@ -143,7 +144,8 @@ async def test_upstream_failure_reaches_the_requester(rig: Rig) -> None:
 
     failed = await rig.engine.store.get(job_id)
     assert failed is not None and failed.state == JobState.FAILED
-    assert failed.error == "audio too short"
+    # issue 12: a code, not the API's words; they are kept for operators only
+    assert (failed.error, failed.error_detail) == (endings.API_FAILED, "audio too short")
     assert rig.recorder.delivered_job_ids() == [job_id]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot import endings
 from bot.errors import ApiError, UnconfirmedSubmission, UserError
 from bot.jobs import Delivery, JobState, Mode
 from bot.sandbox import Fault
@@ -15,8 +16,9 @@ SONG = "demo-song-1"
 TASK = "demo-music-task"
 
 
-def req(song: str = SONG, mode: Mode = Mode.VOCAL, user: int = 1, task: str = TASK) -> Request:
-    return Request(task, song, mode, guild_id=10, channel_id=20, user_id=user)
+def req(song: str = SONG, mode: Mode = Mode.VOCAL, user: int = 1, task: str = TASK,
+        locale: str | None = None) -> Request:
+    return Request(task, song, mode, guild_id=10, channel_id=20, user_id=user, locale=locale)
 
 
 async def test_each_unique_request_sends_exactly_one_create_task(rig: Rig) -> None:
@@ -65,6 +67,21 @@ async def test_a_request_for_a_running_job_joins_it_and_costs_nothing(rig: Rig) 
     assert [s.user_id for s in subs] == [1, 2]
 
 
+async def test_each_member_s_language_is_remembered_when_they_submit_join_or_reuse(
+    rig: Rig,
+) -> None:
+    """issue 12: a late DM reads in the member's language, so each subscription keeps it."""
+    first = await rig.engine.service.submit(req(user=1, locale="pt-BR"))
+    joined = await rig.engine.service.submit(req(user=2, locale="ja"))
+    await rig.engine.service.submit(req(user=4))  # a language not given: none remembered
+    await rig.advance(70, step=5)
+    reused = await rig.engine.service.submit(req(user=3, locale="de"))
+
+    assert (joined.outcome, reused.outcome) == (Outcome.JOINED, Outcome.REUSED)
+    subs = await rig.engine.store.subscriptions(first.job.id)
+    assert {s.user_id: s.locale for s in subs} == {1: "pt-BR", 2: "ja", 4: None, 3: "de"}
+
+
 async def test_a_finished_result_is_reused_at_no_cost(rig: Rig) -> None:
     first = await rig.engine.service.submit(req(user=1))
     await rig.advance(70, step=5)
@@ -110,7 +127,7 @@ async def test_a_refused_create_task_is_reported_and_never_resent(rig: Rig) -> N
     assert not isinstance(caught.value, UnconfirmedSubmission)
     assert rig.sandbox.calls["CreateTask"] == 1
     [job] = [j for j in [await rig.engine.store.get(1)] if j]
-    assert job.state == JobState.FAILED and "out of credits" in (job.error or "")
+    assert (job.state, job.error) == (JobState.FAILED, "refused:402")
     assert rig.recorder.calls == []  # the requester read it in the reply already
     assert await sqlite(rig.engine.store).scalar("SELECT COUNT(*) FROM ledger") == 0
 
@@ -138,7 +155,7 @@ async def test_an_unanswered_create_task_says_it_may_have_been_charged(rig: Rig)
     job = await rig.engine.store.get(1)
     # Interrupted, not failed: it may exist upstream, and a callback naming it adopts it.
     assert job is not None and job.state == JobState.INTERRUPTED
-    assert "may have started (and charged) it" in (job.error or "")
+    assert job.error == endings.UNCONFIRMED
     assert rig.sandbox.calls["CreateTask"] <= 1
     assert await sqlite(rig.engine.store).scalar("SELECT COUNT(*) FROM ledger") == 1
 

@@ -29,9 +29,33 @@ async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
 
 
 async def test_a_new_database_is_migrated_in_wal_mode(store: JobStore) -> None:
-    assert await store.scalar("PRAGMA user_version") == schema.LATEST == 2
+    assert await store.scalar("PRAGMA user_version") == schema.LATEST == 3
     assert await store.scalar("PRAGMA journal_mode") == "wal"
     assert await store.scalar("PRAGMA foreign_keys") == 1
+
+
+async def test_a_version_2_file_gains_issue_12_s_columns_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        for migration in schema.MIGRATIONS[:2]:
+            db.executescript(migration)
+        db.execute("INSERT INTO jobs (id, music_task_id, song_id, mode, state, created_at, error)"
+                   " VALUES (1, 't', 's', 'vocal', 'failed', 0, 'The API refused the request')")
+        db.execute("INSERT INTO subscriptions (job_id, user_id, created_at) VALUES (1, 3, 0)")
+        db.execute("PRAGMA user_version = 2")
+
+    store = await JobStore.open(path)
+    try:
+        job = await store.get(1)
+        [sub] = await store.subscriptions(1)
+    finally:
+        await store.close()
+
+    assert job is not None and (job.error, job.error_detail) == (
+        "The API refused the request", None)  # kept; shown as a generic message (test_endings)
+    assert (sub.user_id, sub.locale) == (3, None)  # no language known: the server's is used
 
 
 async def test_a_newer_schema_is_refused_rather_than_touched(tmp_path: Path) -> None:

@@ -30,6 +30,18 @@ async def test_a_second_request_by_the_same_member_keeps_the_first(store: Store)
     assert again.channel_id == 2 and len(await store.subscriptions(job.id)) == 1
 
 
+async def test_each_requester_s_language_is_kept_on_their_own_subscription(
+    store: Store,
+) -> None:
+    job = await new_job(store, locale="pt-BR")  # the requester's, recorded with the job
+    await store.subscribe(job, user_id=4, guild_id=1, channel_id=2, locale="ja")
+    await store.subscribe(job, user_id=5, guild_id=1, channel_id=2)
+
+    subs = await store.subscriptions(job.id)
+
+    assert {s.user_id: s.locale for s in subs} == {3: "pt-BR", 4: "ja", 5: None}
+
+
 async def test_a_delivery_to_retry_is_due_again_after_its_wait(
     store: Store, clock: FakeClock
 ) -> None:

@@ -61,6 +61,20 @@ async def test_the_move_that_ends_a_job_settles_its_charge_in_the_same_write(
     assert await store.spent(1, since=0) == 0.75 and await store.credits_total() == 0.75
 
 
+async def test_an_ending_s_code_and_the_api_s_words_are_kept_apart_and_cleared_together(
+    store: Store,
+) -> None:
+    job = await store.move(await new_job(store), JobState.RUNNING, remote_id="r1")
+    failed = await store.move(job, JobState.FAILED, error="api_failed",
+                              error_detail="audio too short")
+    assert (failed.error, failed.error_detail) == ("api_failed", "audio too short")
+
+    recovered = await store.move(failed, JobState.SUCCEEDED, error=None, error_detail=None)
+
+    reread = await store.get(job.id)
+    assert reread == recovered and (reread.error, reread.error_detail) == (None, None)
+
+
 async def test_a_refused_submission_is_refunded_by_its_move(store: Store) -> None:
     await new_job(store, "kept", credits=2.0)
     refused = await new_job(store, "refused", credits=5.0)

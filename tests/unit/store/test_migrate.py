@@ -18,15 +18,18 @@ from tests.unit.store._make import new_job
 
 
 async def _fill(store: Store) -> list[int]:
-    """Jobs in several states, a second requester, a delivered result, a refund, rules, meta."""
-    running = await store.move(await new_job(store, "a"), JobState.RUNNING, remote_id="r1")
-    await store.subscribe(running, user_id=4, guild_id=1, channel_id=2)
+    """Jobs in several states, a second requester, a delivered result, a refund, rules, meta;
+    the readers' languages and an ending's detail (issue 12's columns)."""
+    running = await store.move(await new_job(store, "a", locale="pt-BR"), JobState.RUNNING,
+                               remote_id="r1")
+    await store.subscribe(running, user_id=4, guild_id=1, channel_id=2, locale="ja")
     done = await store.move(await new_job(store, "b", credits=2.0), JobState.RUNNING,
                             remote_id="r2")
     done = await store.move(done, JobState.SUCCEEDED, credits=1.5)
     [sub] = await store.subscriptions(done.id)
     await store.record_delivery(sub, Delivery.CHANNEL, message_id=2**60)
-    await store.move(await new_job(store, "c"), JobState.FAILED, error="x", refund=True)
+    await store.move(await new_job(store, "c"), JobState.FAILED, error="refused:402",
+                     error_detail="no credits left", refund=True)
     await store.save_guild_rules(1, GuildRules(daily_user_limit=3, budget_period=Period.DAY))
     await store.set_meta("commands", "v7")
     return [j.id for j in await store.recent_jobs()]
@@ -64,6 +67,11 @@ async def test_every_row_is_copied_and_reads_back_the_same(
     after = await PgStore.open(fresh_pg, clock=clock)
     try:
         assert await _view(after, ids) == await _view(before, ids)
+        copied = [await after.get(i) for i in ids]  # the new columns, not only equal: there
+        endings = [(j.error, j.error_detail) for j in copied if j]
+        assert ("refused:402", "no credits left") in endings
+        locales = {s.user_id: s.locale for i in ids for s in await after.subscriptions(i)}
+        assert locales[4] == "ja" and "pt-BR" in locales.values()
         newer = await new_job(after, "d")  # ids go on after the copied ones
         assert newer.id == max(ids) + 1
     finally:
