@@ -59,7 +59,8 @@ async def test_with_a_dev_guild_the_commands_are_synced_there_at_start(tmp_path:
         assert {o["name"] for o in stems["options"]} == SUBCOMMANDS
         separate = next(o for o in stems["options"] if o["name"] == "separate")
         mode = next(o for o in separate["options"] if o["name"] == "mode")
-        assert mode["choices"] == [
+        # English names and values; each choice also carries its localizations (issue 12)
+        assert [{"name": c["name"], "value": c["value"]} for c in mode["choices"]] == [
             {"name": "Vocals + instrumental (2 stems)", "value": "vocal"},
             {"name": "Full split (up to 12 stems)", "value": "instrumental"},
         ]
