@@ -16,6 +16,7 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.engine import Engine
+from bot.i18n import N_
 from bot.store import GuildStore, StoreError
 from bot.tree import StemTranslator, StemTree
 from bot.web import WebServer
@@ -23,11 +24,12 @@ from bot.web import WebServer
 log = logging.getLogger(__name__)
 
 # Exactly what the bot needs in a channel to post results: the flag, and the name Discord
-# shows. In a thread, "Send Messages" means the thread flag.
+# shows (marked for the catalogs: members read it in their language). In a thread, "Send
+# Messages" means the thread flag.
 NEEDED_IN_CHANNEL = (
-    ("view_channel", "View Channel"),
-    ("send_messages", "Send Messages"),
-    ("embed_links", "Embed Links"),
+    ("view_channel", N_("View Channel")),
+    ("send_messages", N_("Send Messages")),
+    ("embed_links", N_("Embed Links")),
 )
 IN_THREAD = {"send_messages": "send_messages_in_threads"}
 PERMISSIONS = discord.Permissions(

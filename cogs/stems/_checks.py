@@ -45,7 +45,7 @@ def results_channel(interaction: Interaction, rules: GuildRules) -> int:
         raise UserError(_(
             "I can't post results in {channel}: I'm missing {permissions}. Please ask a server "
             "admin to give me those permissions there. Nothing was spent.",
-            channel=f"<#{channel_id}>", permissions=listed(missing),
+            channel=f"<#{channel_id}>", permissions=listed([_(name) for name in missing]),
         ))
     return channel_id
 

@@ -99,9 +99,9 @@ class Stems(
     @separate.autocomplete("task_id")
     async def _task_choices(self, interaction: Interaction, current: str) -> list[Choice[str]]:
         recent = await self.bot.guild_store.recent_music_tasks(guild_id_of(interaction))
-        typed = current.strip().lower()
+        typed, untitled = current.strip().lower(), _("Untitled")
         return [
-            Choice(name=f"{title or _('Untitled')} · {task}"[:100], value=task)
+            Choice(name=f"{title or untitled} · {task}"[:100], value=task)
             for task, title in recent
             if typed in task.lower() or typed in title.lower()
         ][:25]
