@@ -46,7 +46,7 @@ soak: $(STAMP)
 # The message catalogs: extract every member-facing string into locales/stembot.pot, then merge
 # it into each language's .po (new strings arrive with an empty msgstr: English until translated).
 # Deterministic (no dates, no line numbers), so a current tree is left unchanged.
-LANGUAGES := es pt_BR de fr ja
+LANGUAGES := $(patsubst locales/%/LC_MESSAGES,%,$(wildcard locales/*/LC_MESSAGES))
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project stembot \
 		--version 1 --copyright-holder stembot --msgid-bugs-address "" \

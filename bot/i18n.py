@@ -12,6 +12,7 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
 from babel.dates import format_timedelta
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
@@ -23,15 +24,27 @@ log = logging.getLogger(__name__)
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "stembot"
 SOURCE = "en"
-# Discord locale -> catalog. Spanish is one catalog serving Spain and Latin America.
+# Every catalog under locales/ is shipped. Discord names most languages as the catalog does
+# (with "-" for "_"); these are the exceptions (one catalog may serve several Discord locales).
+DISCORD_NAMES = {"es": ("es-ES", "es-419"), "sv": ("sv-SE",), "zh_CN": ("zh-CN",)}
+SHIPPED = tuple(sorted(
+    path.parent.parent.name for path in LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")
+))
+# Discord locale -> catalog.
 DISCORD_LOCALES = {
-    "es-ES": "es", "es-419": "es", "pt-BR": "pt_BR", "de": "de", "fr": "fr", "ja": "ja",
+    discord_name: language
+    for language in SHIPPED
+    for discord_name in DISCORD_NAMES.get(language, (language.replace("_", "-"),))
 }
-SHIPPED = tuple(dict.fromkeys(DISCORD_LOCALES.values()))
-LANGUAGE_NAMES = {
-    SOURCE: "English", "es": "Español", "pt_BR": "Português (Brasil)", "de": "Deutsch",
-    "fr": "Français", "ja": "日本語",
-}
+
+
+def _own_name(language: str) -> str:
+    """The language named in itself ("Deutsch", "日本語"), as /stems config offers it."""
+    name = Locale.parse(language).get_display_name(language) or language
+    return name[:1].upper() + name[1:]
+
+
+LANGUAGE_NAMES = {language: _own_name(language) for language in (SOURCE, *SHIPPED)}
 
 _reader: ContextVar[str] = ContextVar("stembot_reader_language", default=SOURCE)
 
