@@ -20,17 +20,23 @@ class RequestRate:
     """
 
     def __init__(self, rate_per_s: float, clock: Callable[[], float]) -> None:
-        if rate_per_s <= 0:
-            raise ValueError("rate_per_s must be positive")
         self._clock = clock
-        if rate_per_s >= 1:
-            self.capacity, self.window_s = math.floor(rate_per_s), 1.0
-        else:
-            self.capacity, self.window_s = 1, 1.0 / rate_per_s
+        self.set_rate(rate_per_s)
         self.in_flight = 0
         self._done: deque[float] = deque()  # reply times still inside the window
         self.waiting = 0  # user-triggered calls waiting for a place: polls yield to them
         self._freed = asyncio.Event()
+
+    def set_rate(self, rate_per_s: float) -> None:
+        """A new rate from now on (this process's share of a global budget changed). Calls
+        already counted stay counted: a lower rate admits nothing until they age out."""
+        if rate_per_s <= 0:
+            raise ValueError("rate_per_s must be positive")
+        self.rate_per_s = rate_per_s
+        if rate_per_s >= 1:
+            self.capacity, self.window_s = math.floor(rate_per_s), 1.0
+        else:
+            self.capacity, self.window_s = 1, 1.0 / rate_per_s
 
     def _used(self) -> int:
         now = self._clock()

@@ -62,7 +62,11 @@ class WebServer:
             return _closing(web.json_response({"ok": False}, status=404))
         hint = _task_id_hint(await request.read())  # bounded by client_max_size
         woken = self.engine.scheduler.wake(job.id)
-        if not woken and job.state != JobState.RUNNING:
+        if not woken and job.state == JobState.RUNNING:
+            # Polled by another process (or about to be): wake it wherever it is leased.
+            await self.engine.store.notify_wake(job.id)
+            woken = True
+        elif not woken:
             # A job we do not poll: a submission that crashed or was not confirmed, which
             # the API now names, or an ended paid job that may have finished after all.
             # The body is only a hint: one free TaskInfo decides.
@@ -100,8 +104,10 @@ class WebServer:
         return web.json_response({"ok": status == 200, **checks}, status=status)
 
     async def _metrics(self, request: web.Request) -> web.Response:
+        scheduler = self.engine.scheduler
         body = await self.engine.metrics.render(
-            self.engine.store, lambda: self.engine.scheduler.queue_size
+            self.engine.store, lambda: scheduler.queue_size, lambda: scheduler.leases_held,
+            lambda: scheduler.shared.share if scheduler.shared else 1.0,
         )
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
