@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -25,9 +25,13 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 class WebServer:
     """Serves on HTTP_HOST:HTTP_PORT. Callbacks are never trusted: they only wake a poll."""
 
-    def __init__(self, engine: Engine, gateway_ok: Callable[[], bool]) -> None:
+    def __init__(
+        self, engine: Engine, gateway_ok: Callable[[], bool],
+        shards: Callable[[], Sequence[int]] = tuple,
+    ) -> None:
         self.engine = engine
         self.gateway_ok = gateway_ok
+        self.shards = shards  # the Discord shards this process runs
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -101,7 +105,15 @@ class WebServer:
     async def _health(self, request: web.Request) -> web.Response:
         checks = await self.health()
         status = 200 if all(value is True for value in checks.values()) else 503
-        return web.json_response({"ok": status == 200, **checks}, status=status)
+        return web.json_response({"ok": status == 200, **checks, **self.facts()}, status=status)
+
+    def facts(self) -> dict[str, object]:
+        """Who answers, beside the checks: several processes may share one database."""
+        return {
+            "process": self.engine.metrics.process,
+            "shards": sorted(self.shards()),
+            "leases": self.engine.scheduler.leases_held,
+        }
 
     async def _metrics(self, request: web.Request) -> web.Response:
         scheduler = self.engine.scheduler

@@ -87,7 +87,8 @@ class Scheduler:
     @property
     def leases_held(self) -> int:
         """Open jobs this process holds the lease of (the only process: every one it polls)."""
-        return len(self._queue) if self.shared is None else len(self.shared.held)
+        shared = self.shared  # held since the last renewal, and those it polls (created here)
+        return len(self._queue) if shared is None else len(shared.held | self._queue.ids())
 
     async def resume(self) -> tuple[int, int]:
         """On start: track running jobs, end interrupted submissions; (resumed, interrupted).

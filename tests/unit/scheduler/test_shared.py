@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.delivery import Delivered
 from bot.jobs import Delivery, Job, JobState, Subscription
@@ -149,3 +150,26 @@ async def test_a_result_two_processes_find_due_at_once_is_posted_by_one(fleet: F
     await first.scheduler.drain()
 
     assert posted_by_first == [job_id] and fleet.recorders["p1"].calls == []
+
+
+async def test_health_and_metrics_name_this_processs_shards_leases_and_budget_share(
+    fleet: Fleet,
+) -> None:
+    await fleet.submit_spread(6)  # two asked for at each process: each leases its own
+    await fleet.advance(1.5)
+    engine = fleet.engines["p2"]
+    web = WebServer(engine, lambda: True, lambda: [2])
+    await web.start("127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{web.port}/healthz") as reply:
+                health = await reply.json()
+            async with http.get(f"http://127.0.0.1:{web.port}/metrics") as reply:
+                text = await reply.text()
+    finally:
+        await web.close()
+
+    samples = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
+    assert (health["database"], health["process"], health["shards"]) == (True, "p2", [2])
+    assert health["leases"] == 2 == samples["stembot_leases_held"]
+    assert samples["stembot_request_budget_share"] == pytest.approx(1 / 3)
