@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.delivery import Delivered
-from bot.jobs import Delivery, Job, JobState, Subscription
+from bot.jobs import Delivery, Job, JobState, Mode, Subscription
 from bot.sandbox import SandboxServer
 from bot.scheduler.shared import CLAIM_EVERY_S
 from bot.store.postgres import PgStore
@@ -173,3 +173,19 @@ async def test_health_and_metrics_name_this_processs_shards_leases_and_budget_sh
     assert (health["database"], health["process"], health["shards"]) == (True, "p2", [2])
     assert health["leases"] == 2 == samples["stembot_leases_held"]
     assert samples["stembot_request_budget_share"] == pytest.approx(1 / 3)
+
+
+async def test_a_submission_is_ended_only_when_its_submitter_is_gone(fleet: Fleet) -> None:
+    async def recorded_at(name: str, song: str) -> int:  # as if the CreateTask call hung
+        job = await fleet.engines[name].store.create_job(
+            music_task_id="t1", song_id=song, mode=Mode.VOCAL, song_title=None, guild_id=1,
+            channel_id=2, requester_id=3, callback_token=None, estimated_credits=1.0)
+        return job.id
+
+    alive, dead = await recorded_at("p0", "a"), await recorded_at("p1", "b")
+    await fleet.kill("p1")
+    await fleet.advance(2 * LEASE_S)
+
+    assert await fleet.states([alive]) == {JobState.SUBMITTING: 1}  # p0 renews it: untouched
+    assert await fleet.states([dead]) == {JobState.INTERRUPTED: 1}  # never resent
+    assert fleet.sandbox.calls["CreateTask"] == 0
