@@ -22,6 +22,7 @@ class RequestRate:
     def __init__(self, rate_per_s: float, clock: Callable[[], float]) -> None:
         self._clock = clock
         self.set_rate(rate_per_s)
+        self.polls_held_until = 0.0  # before this, no poll takes a place (see hold_polls)
         self.in_flight = 0
         self._done: deque[float] = deque()  # reply times still inside the window
         self.waiting = 0  # user-triggered calls waiting for a place: polls yield to them
@@ -44,9 +45,14 @@ class RequestRate:
             self._done.popleft()
         return self.in_flight + len(self._done)
 
+    def hold_polls(self, until: float) -> None:
+        """No polls before `until`: a process that just joined a shared budget waits until the
+        others have seen it and shrunk their shares. User-triggered calls still go."""
+        self.polls_held_until = until
+
     def try_take(self) -> bool:
-        """A place for a poll, unless one is full or a user-triggered call is waiting."""
-        if self.waiting or self._used() >= self.capacity:
+        """A place for a poll, unless one is full, polls are held, or a user call is waiting."""
+        if self.waiting or self._used() >= self.capacity or self._clock() < self.polls_held_until:
             return False
         self.in_flight += 1
         return True
@@ -84,6 +90,8 @@ class RequestRate:
 
     def wait_s(self) -> float:
         """Seconds until try_take can succeed (0 now; a full window while all are in flight)."""
+        if self._clock() < self.polls_held_until:
+            return self.polls_held_until - self._clock()
         if self.waiting:
             return max(self._free_in_s(), self.window_s / self.capacity)
         if self._used() < self.capacity:

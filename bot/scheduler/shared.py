@@ -62,6 +62,10 @@ class SharedWork:
     async def start(self) -> list[Job]:
         """Say we are alive, take our share, and the jobs still leased to this name (a restart
         within LEASE_S): the caller polls the running ones and ends the submitting ones."""
+        if self.owner not in await self._store.live_processes(within_s=self.lease_s):
+            # New to the others: they take us into their count within BUDGET_EVERY_S. Until
+            # then our share would come on top of theirs, so we poll nothing.
+            self._rate.hold_polls(self._clock() + BUDGET_EVERY_S)
         await self._store.heartbeat(self.owner)
         await self._refresh_budget()
         self.held = set(await self._store.renew_held_leases(self.owner, self.lease_s))

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.delivery import Delivered
 from bot.jobs import Delivery, Job, JobState, Mode, Subscription
 from bot.sandbox import SandboxServer
-from bot.scheduler.shared import CLAIM_EVERY_S
+from bot.scheduler.shared import BUDGET_EVERY_S, CLAIM_EVERY_S
 from bot.store.postgres import PgStore
 from bot.web import WebServer
 from tests._sandbox_fixtures import FakeClock
@@ -102,7 +102,8 @@ async def test_a_callback_at_one_process_wakes_the_job_where_it_is_leased(
 ) -> None:
     [job_id] = await fleet.submit_spread(1)  # asked for at p0: p0 holds its lease
     holder, other = fleet.engines["p0"], fleet.engines["p1"]
-    await fleet.advance(1.5)  # its first check is done; the next is seconds away
+    await fleet.advance(BUDGET_EVERY_S + 1.5)  # its first checks are done
+    await fleet.settle()  # whatever is due now is done: nothing more polls at this moment
     job = await holder.store.get(job_id)
     assert job is not None and job.callback_token is not None
     polls_before = len(fleet.polls)
