@@ -76,18 +76,18 @@ class SharedWork:
     async def tick(self, tracked: frozenset[int]) -> Changes:
         """Renew, claim and re-read the budget, each when it is due."""
         now, changes = self._clock(), Changes()
+        # Each is marked done only once it worked: a failed renewal is tried on the next pass.
         if now >= self._renew_at:
-            self._renew_at = now + self.renew_every_s
             await self._renew(tracked, changes)
-            changes.renewed = True
+            self._renew_at, changes.renewed = now + self.renew_every_s, True
         if now >= self._budget_at:
-            self._budget_at = now + BUDGET_EVERY_S
             await self._refresh_budget()
+            self._budget_at = now + BUDGET_EVERY_S
         if now >= self._claim_at:
-            self._claim_at = now + CLAIM_EVERY_S
             claimed = await self._store.claim_due_jobs(self.owner, self.lease_s, CLAIM_LIMIT)
             self.held.update(job.id for job in claimed)
             changes.taken += claimed
+            self._claim_at = now + CLAIM_EVERY_S
         return changes
 
     def next_due_in(self) -> float:
@@ -115,8 +115,8 @@ class SharedWork:
             await self._store.release_lease(self.owner, ended)
         renewed = set(await self._store.renew_held_leases(self.owner, self.lease_s))
         changes.lost = set(tracked) - renewed
-        for job_id in sorted(renewed - tracked - self.held):
-            job = await self._store.get(job_id)  # ours, but not polled here: adopt it
+        for job_id in sorted(renewed - tracked):  # ours, not polled here: adopt it if running
+            job = await self._store.get(job_id)  # (a submission of ours is left to finish)
             if job is not None and job.state == JobState.RUNNING:
                 changes.taken.append(job)
         if changes.lost:

@@ -190,3 +190,17 @@ async def test_a_submission_is_ended_only_when_its_submitter_is_gone(fleet: Flee
     assert await fleet.states([alive]) == {JobState.SUBMITTING: 1}  # p0 renews it: untouched
     assert await fleet.states([dead]) == {JobState.INTERRUPTED: 1}  # never resent
     assert fleet.sandbox.calls["CreateTask"] == 0
+
+
+async def test_a_process_back_under_its_name_within_the_lease_resumes_its_own_jobs(
+    fleet: Fleet,
+) -> None:
+    ids = await fleet.submit_spread(JOBS)
+    await fleet.advance(3)
+    orphans = set(fleet.engines["p1"].scheduler.tracked_ids())
+    await fleet.kill("p1")
+    back = await fleet.open("p1")  # restarted at once: its leases have not lapsed
+
+    assert orphans and back.scheduler.tracked_ids() == orphans
+    await fleet.until_all_end(ids)
+    await assert_all_done_once(fleet, ids)
