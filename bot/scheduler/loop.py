@@ -102,10 +102,9 @@ class Scheduler:
                  resumed, interrupted)
         return resumed, interrupted
 
-    async def _share(self) -> None:
+    async def _share(self, shared: SharedWork) -> None:
         """Shared: renew and claim leases; poll what we took, let go of what we lost."""
-        assert self.shared is not None
-        changes = await self.shared.tick(self._queue.ids())
+        changes = await shared.tick(self._queue.ids())
         for job_id in changes.lost:
             self.forget(job_id)
         await take_over(self._store, changes.taken, self.track)
@@ -175,7 +174,7 @@ class Scheduler:
     async def run_once(self) -> float:
         """Start every poll and delivery that is due; return seconds until the next is."""
         if self.shared is not None:
-            await self._share()
+            await self._share(self.shared)
         self._start_due_polls()
         await self._deliveries.start_due()
         await self._purge.run_if_due(self._clock())
