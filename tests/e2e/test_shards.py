@@ -170,7 +170,7 @@ async def test_a_job_whose_process_stopped_is_finished_and_posted_by_the_other_p
             async with running_bot(bots[0], standin):
                 asked = await standin.invoke(guilds[0], channel, member, "stems separate",
                                              {"task_id": TASK, "suno_id": SONG})
-                await asked.wait_original(lambda m: bool(m.embeds), timeout_s=10)
+                await asked.wait_reply(lambda m: bool(m.embeds), timeout_s=10)
                 [job] = await bots[0].engine.store.recent_jobs()
             # shard 0's process is gone (its leases given back); the job ends meanwhile
             assert job.remote_id is not None
