@@ -149,7 +149,7 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*self._in_flight, return_exceptions=True)
         if self.shared is not None:
-            await self.shared.stop()
+            await self.shared.stop(self._queue.ids())
 
     @property
     def alive(self) -> bool:

@@ -98,10 +98,11 @@ class SharedWork:
         self.held.discard(job_id)
         self._ended.add(job_id)
 
-    async def stop(self) -> None:
-        """A clean stop: give every lease back at once, so others need not wait them out."""
+    async def stop(self, tracked: frozenset[int] = frozenset()) -> None:
+        """A clean stop: give every lease back at once (those polled here too, created since
+        the last renewal), so others need not wait them out."""
         try:
-            await self._store.release_lease(self.owner, sorted(self.held | self._ended))
+            await self._store.release_lease(self.owner, sorted(self.held | self._ended | tracked))
         except Exception:
             log.warning("%s: could not release its leases; they lapse within %.0f s",
                         self.owner, self.lease_s, exc_info=True)

@@ -204,3 +204,14 @@ async def test_a_process_back_under_its_name_within_the_lease_resumes_its_own_jo
     assert orphans and back.scheduler.tracked_ids() == orphans
     await fleet.until_all_end(ids)
     await assert_all_done_once(fleet, ids)
+
+
+async def test_a_clean_stop_hands_over_even_a_job_created_since_the_last_renewal(
+    fleet: Fleet,
+) -> None:
+    [job_id] = await fleet.submit_spread(1)  # asked for at p0, leased to it from the start
+    await fleet.close("p0")
+    await fleet.advance(CLAIM_EVERY_S + 0.5)  # far within LEASE_S
+
+    taken = [name for name, e in fleet.engines.items() if job_id in e.scheduler.tracked_ids()]
+    assert len(taken) == 1
