@@ -111,7 +111,7 @@ class StemBot(commands.AutoShardedBot):
             log.info("invite the bot with: %s", invite_url(self.application_id))
         if not self.sync_only:
             if self.settings.http_port is not None:
-                self.web = WebServer(self.engine, self.gateway_connected)
+                self.web = WebServer(self.engine, self.gateway_connected, self.shard_numbers)
                 await self.web.start(self.settings.http_host, self.settings.http_port)
             await self.engine.start()
 
@@ -119,6 +119,10 @@ class StemBot(commands.AutoShardedBot):
         # The websockets themselves, not is_ready(): that waits for guilds to settle after READY.
         shards = self.shards.values()
         return not self.is_closed() and bool(shards) and not any(s.is_closed() for s in shards)
+
+    def shard_numbers(self) -> list[int]:
+        """The shards this process runs (all of them when SHARD_IDS is unset)."""
+        return sorted(self.shards) or list(self.shard_ids or [])
 
     def acknowledged(self, interaction: discord.Interaction[Any]) -> None:
         """Record the time to first response (Discord allows 3 s; we aim under 0.1 s)."""

@@ -72,7 +72,8 @@ async def _sandboxed(
     folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="stembot-demo-"))
     print(f"Using the bundled sandbox API at {server.base_url} (no credits).", file=err)
     return replace(
-        sandbox_settings(settings, server.base_url), database_path=Path(folder) / "demo.sqlite3"
+        sandbox_settings(settings, server.base_url), database_path=Path(folder) / "demo.sqlite3",
+        database_url=None,  # never the shared database: the demo's jobs are throwaway
     )
 
 

@@ -14,7 +14,7 @@ from bot.config import Secret, Settings
 from bot.delivery import Deliver
 from bot.events import JobEvents
 from bot.jobs import Job
-from bot.metrics import Metrics
+from bot.metrics import Metrics, default_process_name
 from bot.scheduler import PollPolicy, Scheduler, SchedulerSettings
 from bot.service import SubmitService
 from bot.songs import Cooldown, SongCache
@@ -43,7 +43,7 @@ class Engine:
         self.session = session
         self.store = store
         self.clock = clock
-        self.metrics = Metrics(settings.process_name)
+        self.metrics = Metrics(process_name(settings))
         self.api = self._new_api()
         self.scheduler = self._new_scheduler(deliver, policy)
         # Every subscription to the store's moves is made here, or through watch_jobs.
@@ -76,6 +76,9 @@ class Engine:
             callbacks=settings.public_url is not None,
             retention_s=settings.retention_days * 24 * 3600.0,
             policy=policy,
+            # Several processes may share PostgreSQL: each polls only the jobs it leases.
+            lease_owner=self.metrics.process if settings.database_url else None,
+            lease_s=settings.lease_s,
         )
         return Scheduler(self.store, self.api, deliver, timing, clock=self.clock,
                          on_delivered=self.metrics.delivery_delay.observe)
@@ -104,7 +107,8 @@ class Engine:
         """Open every resource. Results are posted by `deliver`, or by the poster attached
         later (the Discord cog attaches its own when it loads)."""
         events = JobEvents()
-        store = await open_store(settings, clock=clock, published=events.moved.publish)
+        store = await open_store(settings, clock=clock, published=events.moved.publish,
+                                 owner=process_name(settings))
         session = aiohttp.ClientSession()
         return cls(settings, session, store, events, deliver, clock, policy)
 
@@ -125,12 +129,19 @@ class Engine:
         return f"{self.settings.public_url}/callbacks/{token}"
 
     async def start(self) -> None:
+        # A callback that reached another process wakes the job here, where it is leased.
+        await self.store.listen_wakes(self.scheduler.wake)
         await self.scheduler.start()
 
     async def close(self) -> None:
         await self.scheduler.stop()
         await self.session.close()
         await self.store.close()
+
+
+def process_name(settings: Settings) -> str:
+    """This process's name among those sharing a database: PROCESS_NAME, else host-pid."""
+    return settings.process_name or default_process_name()
 
 
 def sandbox_settings(settings: Settings, base_url: str) -> Settings:

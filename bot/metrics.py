@@ -69,8 +69,8 @@ class Metrics:
             "stembot_guild_credits_spent", "Credits recorded as spent by a server, all time",
             ["guild"], registry=self.registry,
         )
-        # Named now for the several-process store (issue 11). One process on SQLite holds a
-        # lease, in effect, on every job it tracks, and has the whole request budget.
+        # One process on SQLite holds a lease, in effect, on every job it tracks, and has the
+        # whole request budget; on PostgreSQL, the leases it really holds, and its share.
         self.leases = Gauge(
             "stembot_leases_held", "Jobs this process holds the polling lease of",
             registry=self.registry,
@@ -84,7 +84,11 @@ class Metrics:
     def count_call(self, endpoint: str, code: int) -> None:
         self.api_calls.labels(endpoint=endpoint, code=str(code)).inc()
 
-    async def render(self, store: Store, queue_size: Callable[[], int]) -> bytes:
+    async def render(
+        self, store: Store, queue_size: Callable[[], int],
+        leases_held: Callable[[], int] | None = None,
+        budget_share: Callable[[], float] | None = None,
+    ) -> bytes:
         """Refresh the store-backed gauges, then the text exposition format."""
         counts = await store.count_by_state()
         for state in JobState:
@@ -94,5 +98,6 @@ class Metrics:
         for guild_id, spent in (await store.credits_by_guild()).items():
             self.guild_credits.labels(guild=str(guild_id)).set(spent)
         self.queue.set(queue_size())
-        self.leases.set(queue_size())
+        self.leases.set((leases_held or queue_size)())
+        self.budget_share.set(budget_share() if budget_share else 1.0)
         return generate_latest(self.exposed)

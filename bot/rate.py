@@ -20,17 +20,24 @@ class RequestRate:
     """
 
     def __init__(self, rate_per_s: float, clock: Callable[[], float]) -> None:
-        if rate_per_s <= 0:
-            raise ValueError("rate_per_s must be positive")
         self._clock = clock
-        if rate_per_s >= 1:
-            self.capacity, self.window_s = math.floor(rate_per_s), 1.0
-        else:
-            self.capacity, self.window_s = 1, 1.0 / rate_per_s
+        self.set_rate(rate_per_s)
+        self.polls_held_until = 0.0  # before this, no poll takes a place (see hold_polls)
         self.in_flight = 0
         self._done: deque[float] = deque()  # reply times still inside the window
         self.waiting = 0  # user-triggered calls waiting for a place: polls yield to them
         self._freed = asyncio.Event()
+
+    def set_rate(self, rate_per_s: float) -> None:
+        """A new rate from now on (this process's share of a global budget changed). Calls
+        already counted stay counted: a lower rate admits nothing until they age out."""
+        if rate_per_s <= 0:
+            raise ValueError("rate_per_s must be positive")
+        self.rate_per_s = rate_per_s
+        if rate_per_s >= 1:
+            self.capacity, self.window_s = math.floor(rate_per_s), 1.0
+        else:
+            self.capacity, self.window_s = 1, 1.0 / rate_per_s
 
     def _used(self) -> int:
         now = self._clock()
@@ -38,9 +45,14 @@ class RequestRate:
             self._done.popleft()
         return self.in_flight + len(self._done)
 
+    def hold_polls(self, until: float) -> None:
+        """No polls before `until`: a process that just joined a shared budget waits until the
+        others have seen it and shrunk their shares. User-triggered calls still go."""
+        self.polls_held_until = until
+
     def try_take(self) -> bool:
-        """A place for a poll, unless one is full or a user-triggered call is waiting."""
-        if self.waiting or self._used() >= self.capacity:
+        """A place for a poll, unless one is full, polls are held, or a user call is waiting."""
+        if self.waiting or self._used() >= self.capacity or self._clock() < self.polls_held_until:
             return False
         self.in_flight += 1
         return True
@@ -78,6 +90,8 @@ class RequestRate:
 
     def wait_s(self) -> float:
         """Seconds until try_take can succeed (0 now; a full window while all are in flight)."""
+        if self._clock() < self.polls_held_until:
+            return self.polls_held_until - self._clock()
         if self.waiting:
             return max(self._free_in_s(), self.window_s / self.capacity)
         if self._used() < self.capacity:

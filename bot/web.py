@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -25,9 +25,13 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 class WebServer:
     """Serves on HTTP_HOST:HTTP_PORT. Callbacks are never trusted: they only wake a poll."""
 
-    def __init__(self, engine: Engine, gateway_ok: Callable[[], bool]) -> None:
+    def __init__(
+        self, engine: Engine, gateway_ok: Callable[[], bool],
+        shards: Callable[[], Sequence[int]] = tuple,
+    ) -> None:
         self.engine = engine
         self.gateway_ok = gateway_ok
+        self.shards = shards  # the Discord shards this process runs
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -62,7 +66,11 @@ class WebServer:
             return _closing(web.json_response({"ok": False}, status=404))
         hint = _task_id_hint(await request.read())  # bounded by client_max_size
         woken = self.engine.scheduler.wake(job.id)
-        if not woken and job.state != JobState.RUNNING:
+        if not woken and job.state == JobState.RUNNING:
+            # Polled by another process (or about to be): wake it wherever it is leased.
+            await self.engine.store.notify_wake(job.id)
+            woken = True
+        elif not woken:
             # A job we do not poll: a submission that crashed or was not confirmed, which
             # the API now names, or an ended paid job that may have finished after all.
             # The body is only a hint: one free TaskInfo decides.
@@ -97,11 +105,21 @@ class WebServer:
     async def _health(self, request: web.Request) -> web.Response:
         checks = await self.health()
         status = 200 if all(value is True for value in checks.values()) else 503
-        return web.json_response({"ok": status == 200, **checks}, status=status)
+        return web.json_response({"ok": status == 200, **checks, **self.facts()}, status=status)
+
+    def facts(self) -> dict[str, object]:
+        """Who answers, beside the checks: several processes may share one database."""
+        return {
+            "process": self.engine.metrics.process,
+            "shards": sorted(self.shards()),
+            "leases": self.engine.scheduler.leases_held,
+        }
 
     async def _metrics(self, request: web.Request) -> web.Response:
+        scheduler = self.engine.scheduler
         body = await self.engine.metrics.render(
-            self.engine.store, lambda: self.engine.scheduler.queue_size
+            self.engine.store, lambda: scheduler.queue_size, lambda: scheduler.leases_held,
+            lambda: scheduler.shared.share if scheduler.shared else 1.0,
         )
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -36,6 +36,7 @@ class Sandbox(SandboxState):
     def _endpoint(self, name: str, handler: Handler) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
             self.calls[name] += 1
+            self.request_log.append((self.clock(), name))
             fault = self._next_fault(name)
             if fault is not None and fault.kind != "after":
                 faulted = await apply_fault(fault, request)

@@ -57,6 +57,7 @@ class SandboxState:
         self.model = model
         self.use_dialect(dialect)
         self.calls: Counter[str] = Counter()
+        self.request_log: list[tuple[float, str]] = []  # (clock, endpoint) of each request
         self.create_requests: list[dict[str, Any]] = []
         self.separations: dict[str, SandboxSeparation] = {}
         self.music_tasks: dict[str, SandboxMusicTask] = {}

@@ -30,8 +30,10 @@ class Deliveries:
         max_attempts: int,
         on_delivered: Callable[[float], None] | None = None,
         spawn: Spawn | None = None,
+        owner: str | None = None,
     ) -> None:
         self._store, self._deliver, self._clock = store, deliver, clock
+        self._owner = owner  # with other processes: each requester is claimed before posting
         self._max_attempts = max_attempts
         self._on_delivered = on_delivered  # seconds from the job's end to its delivery
         self._spawn = spawn  # runs a delivery beside the loop (the scheduler's tasks)
@@ -91,7 +93,7 @@ class Deliveries:
         try:
             job = await self._store.get(job_id)
             pending = [s for s in await self._store.subscriptions(job_id)
-                       if s.delivery == Delivery.PENDING]
+                       if s.delivery == Delivery.PENDING and await self._claimed(s)]
             deliver = self._deliver
             if job is None or not pending or deliver is None:
                 return
@@ -116,6 +118,10 @@ class Deliveries:
                 self._on_delivered(self._clock() - job.finished_at.timestamp())
         finally:
             self._busy.discard(job_id)
+
+    async def _claimed(self, sub: Subscription) -> bool:
+        """Ours to post: always for the only process; else once across them (claim_delivery)."""
+        return self._owner is None or await self._store.claim_delivery(sub.id, self._owner)
 
     async def _record(self, sub: Subscription, result: Delivered | None) -> None:
         if result is not None and result.outcome.is_final:

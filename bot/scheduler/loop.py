@@ -22,6 +22,8 @@ from bot.scheduler.policy import Policy
 from bot.scheduler.purge import Purge
 from bot.scheduler.queue import PollQueue, Tracked
 from bot.scheduler.settings import SchedulerSettings
+from bot.scheduler.shared import SharedWork
+from bot.scheduler.takeover import take_over
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -54,11 +56,12 @@ class Scheduler:
         self._queue = PollQueue(self._policy, clock, self._wakeup.set)
         self._deliveries = Deliveries(
             store, deliver, clock, max_attempts=settings.max_delivery_attempts,
-            on_delivered=on_delivered, spawn=self._spawn,
+            on_delivered=on_delivered, spawn=self._spawn, owner=settings.lease_owner,
         )
         self._outcomes = Outcomes(store, clock, self.pause, self._policy, self._queue)
         self._purge = Purge(store, settings.retention_s)
         self.last_pass_at: float | None = None
+        self.shared = SharedWork.of(store, settings, self.rate, clock)
 
     # --- the poll queue's door ------------------------------------------------------------
 
@@ -81,22 +84,32 @@ class Scheduler:
         """Poll this job as soon as the request rate allows (a callback said it may be done)."""
         return self._queue.wake(job_id)
 
+    @property
+    def leases_held(self) -> int:
+        """Open jobs this process holds the lease of (the only process: every one it polls)."""
+        shared = self.shared  # held since the last renewal, and those it polls (created here)
+        return len(self._queue) if shared is None else len(shared.held | self._queue.ids())
+
     async def resume(self) -> tuple[int, int]:
-        """On start: track running jobs, end interrupted submissions; (resumed, interrupted)."""
+        """On start: track running jobs, end interrupted submissions; (resumed, interrupted).
+        Shared: only the jobs still leased to this process's name (the rest are claimed)."""
         for mode in Mode:
             for duration in reversed(await self._store.recent_durations(mode)):
                 self.durations.add(mode, duration)
-        resumed = interrupted = 0
-        for job in await self._store.open_jobs():
-            if job.state == JobState.SUBMITTING:
-                await self._store.move(job, JobState.INTERRUPTED, error=endings.INTERRUPTED)
-                interrupted += 1
-            else:
-                self.track(job)
-                resumed += 1
+        jobs = await (self._store.open_jobs() if self.shared is None else self.shared.start())
+        resumed, interrupted = await take_over(self._store, jobs, self.track)
         log.info("scheduler resumed %d running jobs, %d interrupted submissions",
                  resumed, interrupted)
         return resumed, interrupted
+
+    async def _share(self, shared: SharedWork) -> None:
+        """Shared: renew and claim leases; poll what we took, let go of what we lost."""
+        changes = await shared.tick(self._queue.ids())
+        for job_id in changes.lost:
+            self.forget(job_id)
+        await take_over(self._store, changes.taken, self.track)
+        if changes.renewed:  # another process's job may have ended, or its poster died
+            self._deliveries.check_soon()
 
     # --- deliveries' door -----------------------------------------------------------------
 
@@ -107,6 +120,8 @@ class Scheduler:
             self.track(job)
         elif job.state.is_terminal:
             self.forget(job.id)
+            if self.shared is not None:
+                self.shared.ended(job.id)
             self._deliveries.check_soon()
             self._wakeup.set()
 
@@ -133,6 +148,8 @@ class Scheduler:
         for task in list(self._in_flight):
             task.cancel()
         await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self.shared is not None:
+            await self.shared.stop(self._queue.ids())
 
     @property
     def alive(self) -> bool:
@@ -156,6 +173,8 @@ class Scheduler:
 
     async def run_once(self) -> float:
         """Start every poll and delivery that is due; return seconds until the next is."""
+        if self.shared is not None:
+            await self._share(self.shared)
         self._start_due_polls()
         await self._deliveries.start_due()
         await self._purge.run_if_due(self._clock())
@@ -191,7 +210,7 @@ class Scheduler:
 
     def _next_due_in(self) -> float:
         now = self._clock()
-        candidates = [60.0]
+        candidates = [60.0 if self.shared is None else self.shared.next_due_in()]
         next_poll_at = self._queue.next_at()
         if next_poll_at is not None and len(self._in_flight) < self.settings.max_in_flight:
             candidates.append(next_poll_at - now)

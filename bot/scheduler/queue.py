@@ -72,6 +72,8 @@ class PollQueue:
         self.schedule(tracked, self._policy.delay(tracked.mode, tracked.submitted_at))
 
     def schedule(self, tracked: Tracked, delay_s: float) -> None:
+        if tracked.job_id not in self._tracked:
+            return  # forgotten while its check was in flight (ended, or its lease went elsewhere)
         due = self._clock() + delay_s
         self._due[tracked.job_id] = due
         heapq.heappush(self._heap, (due, next(self._seq), tracked.job_id))

@@ -21,3 +21,8 @@ class SchedulerSettings:
     max_delivery_attempts: int = 8
     retention_s: float | None = None  # None: ended jobs are kept
     policy: PollPolicy | None = None  # None: the adaptive policy; benchmarks plug in fixed pollers
+    # This process's name on a database several processes share (PostgreSQL): it polls only the
+    # jobs it holds a lease on, and takes its share of the budget. None: the only process
+    # (SQLite): every open job is its own, and the whole budget.
+    lease_owner: str | None = None
+    lease_s: float = 15.0

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from bot.jobs import Job
 from bot.store.db import Database
+from bot.store.protocol import WakeListener
 from bot.store.rows import job_from_row
+
+log = logging.getLogger(__name__)
 
 OPEN = "('submitting', 'running')"
 
@@ -21,6 +25,7 @@ class Leases:
 
     _db: Database
     _clock: Callable[[], float]
+    _wake_listeners: list[WakeListener]
 
     async def claim_due_jobs(self, owner: str, lease_s: float, limit: int = 100) -> list[Job]:
         """Lease up to `limit` open jobs nobody holds until now + lease_s, oldest first."""
@@ -45,6 +50,16 @@ class Leases:
                 f"UPDATE jobs SET lease_until = ? WHERE id IN ({_marks(job_ids)})"
                 " AND lease_owner = ? RETURNING id",
                 (self._clock() + lease_s, *job_ids, owner),
+            ) as cursor:
+                rows = await cursor.fetchall()
+        return sorted(int(r[0]) for r in rows)
+
+    async def renew_held_leases(self, owner: str, lease_s: float) -> list[int]:
+        """Extend every lease `owner` holds on an open job; their ids."""
+        async with self._db.transaction() as db:
+            async with db.execute(
+                f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND state IN {OPEN}"
+                " RETURNING id", (self._clock() + lease_s, owner),
             ) as cursor:
                 rows = await cursor.fetchall()
         return sorted(int(r[0]) for r in rows)
@@ -81,3 +96,14 @@ class Leases:
             "SELECT name FROM processes WHERE seen_at >= ? ORDER BY name",
             (self._clock() - within_s,))
         return [str(r[0]) for r in rows]
+
+    async def notify_wake(self, job_id: int) -> None:
+        """One process on the file: the listeners here are all there are."""
+        for listener in tuple(self._wake_listeners):
+            try:
+                listener(job_id)
+            except Exception:
+                log.exception("a wake listener failed")
+
+    async def listen_wakes(self, callback: WakeListener) -> None:
+        self._wake_listeners.append(callback)

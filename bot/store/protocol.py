@@ -18,6 +18,7 @@ Published = Callable[[Job], None]  # given each committed move (the engine's eve
 # What it reads through the store (usage) must see that transaction: SQLite has one connection;
 # a pooled backend binds the transaction's connection to the running task.
 Admit = Callable[[], Awaitable[None]]
+WakeListener = Callable[[int], object]  # given a job id a callback woke (the scheduler's wake)
 
 
 class JobsStore(Protocol):
@@ -105,10 +106,20 @@ class LeasesStore(Protocol):
     async def renew_leases(
         self, owner: str, job_ids: Sequence[int], lease_s: float
     ) -> list[int]: ...
+    async def renew_held_leases(self, owner: str, lease_s: float) -> list[int]:
+        """Extend every lease `owner` holds on an open job (those it claimed and those it
+        created); the ids, so an owner learns which it still holds and which it lost."""
+        ...
     async def release_lease(self, owner: str, job_ids: Sequence[int]) -> None: ...
     async def claim_delivery(self, sub_id: int, owner: str, lease_s: float = 60.0) -> bool: ...
     async def heartbeat(self, name: str) -> None: ...
     async def live_processes(self, within_s: float) -> list[str]: ...
+    async def notify_wake(self, job_id: int) -> None:
+        """Tell every listening process (SQLite: this one) that the job may be done."""
+        ...
+    async def listen_wakes(self, callback: WakeListener) -> None:
+        """Call `callback(job_id)` for each wake notified from now on, until the store closes."""
+        ...
 
 
 class Store(JobsStore, DeliveriesStore, GuildsStore, LeasesStore, Protocol):

@@ -12,7 +12,7 @@ from bot.store.deliveries import Deliveries
 from bot.store.guilds import Guilds
 from bot.store.jobs import Jobs
 from bot.store.leases import Leases
-from bot.store.protocol import Published
+from bot.store.protocol import Published, WakeListener
 
 
 class JobStore(Jobs, Deliveries, Guilds, Leases):
@@ -24,6 +24,7 @@ class JobStore(Jobs, Deliveries, Guilds, Leases):
         self._db = db
         self._clock = clock
         self._published = published
+        self._wake_listeners: list[WakeListener] = []
 
     @classmethod
     async def open(

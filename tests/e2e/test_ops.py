@@ -33,7 +33,8 @@ async def test_the_bot_serves_health_and_metrics_when_http_port_is_set(tmp_path:
         async with http.get(f"http://127.0.0.1:{port}/metrics") as reply:
             metrics = await reply.text()
 
-    assert health == (200, {"ok": True, "gateway": True, "database": True, "scheduler": True})
+    assert health == (200, {"ok": True, "gateway": True, "database": True, "scheduler": True,
+                            "process": "bot-1", "shards": [0], "leases": 0})
     assert 'stembot_ack_seconds_count{process="bot-1"} 1.0' in metrics
     assert 'stembot_jobs{process="bot-1",state="succeeded"} 1.0' in metrics
     assert 'stembot_delivery_delay_seconds_count{process="bot-1"} 1.0' in metrics

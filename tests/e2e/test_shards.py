@@ -14,6 +14,8 @@ import pytest
 from discord.ext import commands
 
 from bot.bot import StemBot
+from bot.database_url import DatabaseUrl
+from bot.jobs import JobState
 from bot.sandbox import Sandbox, serve
 from tests.bot_world import SONG, TASK, world_settings
 from tests.standin import Channel, DiscordStandin, Guild, User, running_bot
@@ -151,3 +153,31 @@ async def test_without_shard_settings_the_bot_runs_the_shards_discord_advises() 
 
     assert shards == [0, 1]
     assert seen == sorted(g.id for g in guilds)
+
+
+async def test_a_job_whose_process_stopped_is_finished_and_posted_by_the_other_process(
+    tmp_path: Path, fresh_postgres_url: str,
+) -> None:
+    async with DiscordStandin() as standin, await serve(Sandbox(duration_s=lambda m: 3600)) as api:
+        guilds = [standin.add_guild(f"guild {n}", shard=(n, 2)) for n in (0, 1)]
+        channel = standin.add_channel(guilds[0], "music")
+        member = standin.add_member(guilds[0], "member")
+        bots = [StemBot(world_settings(
+            tmp_path / "unused.sqlite3", api.base_url, standin, guilds[n], shard_ids=(n,),
+            shard_count=2, database_url=DatabaseUrl(fresh_postgres_url),
+            process_name=f"shard-{n}", lease_s=1.0)) for n in (0, 1)]
+        async with running_bot(bots[1], standin):
+            async with running_bot(bots[0], standin):
+                asked = await standin.invoke(guilds[0], channel, member, "stems separate",
+                                             {"task_id": TASK, "suno_id": SONG})
+                await asked.wait_reply(lambda m: bool(m.embeds), timeout_s=10)
+                [job] = await bots[0].engine.store.recent_jobs()
+            # shard 0's process is gone (its leases given back); the job ends meanwhile
+            assert job.remote_id is not None
+            api.sandbox.finish(job.remote_id)
+            posted = await standin.wait_message(
+                lambda m: m.channel_id == channel.id and m.interaction_id is None, timeout_s=30)
+            ended = await bots[1].engine.store.get(job.id)
+
+    assert ended is not None and ended.state == JobState.SUCCEEDED
+    assert [m for m in standin.channel_messages(channel) if m.interaction_id is None] == [posted]

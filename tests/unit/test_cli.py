@@ -54,3 +54,14 @@ async def test_a_refused_pre_flight_shows_the_apis_own_words_next_to_ours() -> N
     assert code == 2
     assert "No music task `no-such-task`" in err.getvalue()
     assert '(the API said: "task not found")' in err.getvalue()
+
+
+async def test_the_sandbox_demo_never_writes_to_the_shared_database() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    # An unreachable PostgreSQL: the demo would fail to open it if it tried.
+    settings = load_settings({"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nowhere"})
+
+    code = await separate(settings, "demo-music-task", "demo-song-1", Mode.VOCAL,
+                          use_sandbox=True, sandbox_duration_s=0.2, out=out, err=err)
+
+    assert code == 0 and len(out.getvalue().splitlines()) == 2

@@ -33,6 +33,32 @@ def test_a_rate_must_be_positive() -> None:
         RequestRate(0, FakeClock())
 
 
+def test_a_lower_share_admits_nothing_until_the_calls_already_made_age_out() -> None:
+    clock = FakeClock()
+    rate = RequestRate(4, clock)
+    assert all(rate.try_take() for _ in range(3))
+    for _ in range(3):
+        rate.release()
+
+    rate.set_rate(2)  # another process joined: half the budget from now on
+    assert (rate.capacity, rate.window_s) == (2, 1.0) and not rate.try_take()
+    clock.advance(1.0)
+    assert rate.try_take() and rate.try_take() and not rate.try_take()
+
+
+async def test_held_polls_wait_for_the_hold_to_end_and_user_calls_do_not() -> None:
+    clock = FakeClock()
+    rate = RequestRate(5, clock)
+    rate.hold_polls(clock() + 5.0)  # just joined: the others have not shrunk their shares yet
+
+    assert not rate.try_take() and rate.wait_s() == 5.0
+    async with asyncio.timeout(5):  # the fake clock stands still: it goes at once or never
+        await rate.acquire()
+    rate.release()
+    clock.advance(5.0)
+    assert rate.try_take()
+
+
 def test_a_place_is_held_until_one_window_after_the_reply() -> None:
     clock = FakeClock()
     rate = RequestRate(2, clock)

@@ -109,7 +109,8 @@ async def test_health_is_200_when_all_is_well_and_503_otherwise(site: Site) -> N
         async with http.get(f"{site.url}/healthz") as reply:
             assert reply.status == 200
             assert await reply.json() == {"ok": True, "gateway": True, "database": True,
-                                          "scheduler": True}
+                                          "scheduler": True, "process": "web-1", "shards": [],
+                                          "leases": 0}
         site.gateway[0] = False
         async with http.get(f"{site.url}/healthz") as reply:
             assert reply.status == 503

@@ -20,19 +20,24 @@ class PgStore(PgJobs, PgDeliveries, PgGuilds, PgLeases):
     """The Store interface on one PostgreSQL database, shared by any number of processes."""
 
     def __init__(
-        self, db: PgDatabase, clock: Callable[[], float], published: Published | None = None
+        self, db: PgDatabase, clock: Callable[[], float], published: Published | None = None,
+        lease: tuple[str, float] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._published = published
+        self._lease = lease
 
     @classmethod
     async def open(
         cls, dsn: str, *, clock: Callable[[], float] = time.time,
         published: Published | None = None, pool_size: int = 10,
+        lease: tuple[str, float] | None = None,
     ) -> PgStore:
-        """Connect a pool and migrate; `published` is given every committed move."""
-        return cls(await PgDatabase.open(dsn, pool_size=pool_size), clock, published)
+        """Connect a pool and migrate; `published` is given every committed move; `lease`
+        (owner, seconds): each job this store creates is leased to its creator from the start,
+        so no other process takes it while it is being submitted."""
+        return cls(await PgDatabase.open(dsn, pool_size=pool_size), clock, published, lease)
 
     async def close(self) -> None:
         await self._db.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -42,8 +42,10 @@ def shown(dsn: str) -> str:
 class PgDatabase:
     """Owns the asyncpg pool. Every statement runs on the task's transaction or a pooled one."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self._pool = pool
+        self._dsn = dsn
+        self._listener: asyncpg.Connection[Record] | None = None  # LISTEN needs its own
 
     @classmethod
     async def open(cls, dsn: str, *, pool_size: int = 10) -> PgDatabase:
@@ -52,7 +54,7 @@ class PgDatabase:
             pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot open the database {shown(dsn)}: {exc}") from exc
-        db = cls(pool)
+        db = cls(pool, dsn)
         try:
             await db._migrate()
         except BaseException:
@@ -77,7 +79,20 @@ class PgDatabase:
                 log.info("database migrated to schema version %d", number)
 
     async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
         await self._pool.close()
+
+    async def listen(self, channel: str, callback: Callable[[str], None]) -> None:
+        """Call `callback(payload)` for each NOTIFY on `channel`, on a connection outside the
+        pool (a pooled one is reset, and its listeners dropped, when it goes back)."""
+        if self._listener is None:
+            self._listener = await asyncpg.connect(self._dsn)
+
+        def on_notify(_conn: object, _pid: int, _channel: str, payload: object) -> None:
+            callback(str(payload))
+
+        await self._listener.add_listener(channel, on_notify)
 
     def _connection(self) -> Connection | None:
         bound = _bound.get()

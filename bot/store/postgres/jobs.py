@@ -70,6 +70,7 @@ class PgJobs:
     _db: PgDatabase
     _clock: Callable[[], float]
     _published: Published | None
+    _lease: tuple[str, float] | None  # (owner, lease_s): a new job is leased to its creator
 
     async def create_job(
         self, *, music_task_id: str, song_id: str, mode: Mode, song_title: str | None,
@@ -84,13 +85,15 @@ class PgJobs:
             if admit is not None:
                 await admit()
             now = self._clock()
+            owner, until = (self._lease[0], now + self._lease[1]) if self._lease else (None, None)
             try:
                 job_id = await db.fetchval(
                     "INSERT INTO jobs (music_task_id, song_id, mode, state, guild_id, channel_id,"
-                    " requester_id, song_title, created_at, callback_token)"
-                    " VALUES ($1, $2, $3, 'submitting', $4, $5, $6, $7, $8, $9) RETURNING id",
+                    " requester_id, song_title, created_at, callback_token, lease_owner,"
+                    " lease_until) VALUES ($1, $2, $3, 'submitting', $4, $5, $6, $7, $8, $9,"
+                    " $10, $11) RETURNING id",
                     music_task_id, song_id, mode.value, guild_id, channel_id, requester_id,
-                    song_title, now, callback_token,
+                    song_title, now, callback_token, owner, until,
                 )
             except asyncpg.UniqueViolationError as exc:  # the song already has an open job
                 raise StoreError(f"the job cannot be recorded: {exc}") from exc

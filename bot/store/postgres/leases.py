@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from bot.jobs import Job
 from bot.store.postgres.db import PgDatabase, count
+from bot.store.protocol import WakeListener
 from bot.store.rows import job_from_row
 
+log = logging.getLogger(__name__)
+
 OPEN = "('submitting', 'running')"
+WAKE_CHANNEL = "stembot_wake"
 
 
 class PgLeases:
@@ -42,6 +47,13 @@ class PgLeases:
         )
         return sorted(int(r[0]) for r in rows)
 
+    async def renew_held_leases(self, owner: str, lease_s: float) -> list[int]:
+        """Extend every lease `owner` holds on an open job (claimed or created); their ids."""
+        rows = await self._db.rows(
+            f"UPDATE jobs SET lease_until = $1 WHERE lease_owner = $2 AND state IN {OPEN}"
+            " RETURNING id", self._clock() + lease_s, owner)
+        return sorted(int(r[0]) for r in rows)
+
     async def release_lease(self, owner: str, job_ids: Sequence[int]) -> None:
         """Give the jobs back at once (a clean stop), so another process need not wait."""
         await self._db.execute(
@@ -71,3 +83,16 @@ class PgLeases:
             "SELECT name FROM processes WHERE seen_at >= $1 ORDER BY name",
             self._clock() - within_s)
         return [str(r[0]) for r in rows]
+
+    async def notify_wake(self, job_id: int) -> None:
+        """NOTIFY every listening process: the one holding the job's lease polls it now."""
+        await self._db.execute("SELECT pg_notify($1, $2)", WAKE_CHANNEL, str(job_id))
+
+    async def listen_wakes(self, callback: WakeListener) -> None:
+        def woken(payload: str) -> None:
+            try:
+                callback(int(payload))
+            except Exception:
+                log.exception("a wake listener failed on %r", payload)
+
+        await self._db.listen(WAKE_CHANNEL, woken)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.jobs import Delivery, JobState
 from bot.store import Store
 from tests._sandbox_fixtures import FakeClock
@@ -78,3 +80,33 @@ async def test_live_processes_are_those_with_a_recent_heartbeat(
 
     assert await store.live_processes(within_s=5) == ["p1"]
     assert await store.live_processes(within_s=10) == ["p1", "p2"]
+
+
+async def test_renewing_all_held_leases_names_the_open_jobs_an_owner_still_holds(
+    store: Store, clock: FakeClock
+) -> None:
+    first, second = await new_job(store, "a"), await new_job(store, "b")
+    await store.claim_due_jobs("p1", LEASE_S)
+    await store.move(first, JobState.FAILED, error="x")  # ended: no lease worth holding
+    clock.advance(LEASE_S - 1)
+
+    assert await store.renew_held_leases("p1", LEASE_S) == [second.id]
+    clock.advance(LEASE_S - 1)  # past the first lease, within the renewed one
+    assert await store.claim_due_jobs("p2", LEASE_S) == []
+    assert await store.renew_held_leases("p2", LEASE_S) == []
+
+
+async def test_a_notified_wake_reaches_a_listener_with_the_job_id(store: Store) -> None:
+    woken: list[int] = []
+    arrived = asyncio.Event()
+
+    def listener(job_id: int) -> None:
+        woken.append(job_id)
+        arrived.set()
+
+    await store.listen_wakes(listener)
+    await store.notify_wake(42)
+    async with asyncio.timeout(10):
+        await arrived.wait()
+
+    assert woken == [42]

@@ -182,3 +182,45 @@ async def test_two_processes_claiming_at_once_never_hold_the_same_job(
     assert not set(held["p0"]) & set(held["p1"])
     assert set(held["p0"]) | set(held["p1"]) == ids
     assert held["p0"] and held["p1"]  # both took part
+
+
+async def test_a_job_is_leased_to_the_process_that_creates_it_while_it_is_submitted(
+    fresh_pg: str, clock: FakeClock
+) -> None:
+    creator = await PgStore.open(fresh_pg, clock=clock, lease=("p1", 15.0))
+    other = await PgStore.open(fresh_pg, clock=clock)
+    try:
+        job = await new_job(creator)
+        taken_while_alive = await other.claim_due_jobs("p2", 15.0)
+        held = await creator.renew_held_leases("p1", 15.0)
+        clock.advance(16)  # the creator died mid-submission: its lease lapses
+        taken_after = await other.claim_due_jobs("p2", 15.0)
+    finally:
+        await creator.close()
+        await other.close()
+
+    assert taken_while_alive == [] and held == [job.id]
+    assert [j.id for j in taken_after] == [job.id]
+
+
+async def test_a_wake_notified_by_one_process_reaches_a_listener_in_another(
+    fresh_pg: str, clock: FakeClock
+) -> None:
+    stores = [await PgStore.open(fresh_pg, clock=clock) for _ in range(2)]
+    woken: list[int] = []
+    arrived = asyncio.Event()
+
+    def listener(job_id: int) -> None:
+        woken.append(job_id)
+        arrived.set()
+
+    try:
+        await stores[1].listen_wakes(listener)
+        await stores[0].notify_wake(7)
+        async with asyncio.timeout(10):
+            await arrived.wait()
+    finally:
+        for store in stores:
+            await store.close()
+
+    assert woken == [7]
