@@ -5,17 +5,15 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings
-from bot.delivery import Delivered
 from bot.engine import Engine, sandbox_settings
 from bot.errors import ApiError, UserError
-from bot.jobs import Delivery, Job, JobState, Mode, Subscription
+from bot.jobs import Job, JobState, Mode
 from bot.said import api_words
 from bot.sandbox import Sandbox, serve
 from bot.service import Outcome, Request
@@ -38,15 +36,12 @@ async def separate(
     async with AsyncExitStack() as stack:
         if use_sandbox:
             settings = await _sandboxed(stack, settings, sandbox_duration_s, err)
-        finished: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
-
-        async def deliver(job: Job, subs: Sequence[Subscription]) -> Mapping[int, Delivered]:
-            if not finished.done():
-                finished.set_result(job)
-            return {s.id: Delivered(Delivery.CHANNEL, "printed in the terminal") for s in subs}
-
-        engine = await Engine.open(settings, deliver)
+        # No poster: this terminal shows its own job only. Other jobs' results in the same
+        # database (a Discord member's) stay due for the bot that can post them.
+        engine = await Engine.open(settings)
         stack.push_async_callback(engine.close)
+        ended = _Ended()
+        engine.watch_jobs(ended.seen)
         await engine.start()
         try:
             submission = await engine.service.submit(Request(music_task_id, song, mode))
@@ -58,7 +53,24 @@ async def separate(
             return _report(job, out, err)
         print(f"job {job.id}: {submission.outcome} ({job.mode}, song {job.song_id}); "
               f"waiting for the API...", file=err)
-        return _report(await _wait(finished, job, err), out, err)
+        finished = await _wait(ended.of(job.id), job, err)
+        code = _report(finished, out, err)
+        await engine.service.jobs.shown_in_terminal(finished)
+        return code
+
+
+class _Ended:
+    """Jobs that ended while this command ran, by id (a job may end before submit returns)."""
+
+    def __init__(self) -> None:
+        self._futures: dict[int, asyncio.Future[Job]] = {}
+
+    def of(self, job_id: int) -> asyncio.Future[Job]:
+        return self._futures.setdefault(job_id, asyncio.get_running_loop().create_future())
+
+    def seen(self, job: Job) -> None:
+        if job.state.is_terminal and not self.of(job.id).done():
+            self.of(job.id).set_result(job)
 
 
 async def _sandboxed(

@@ -121,6 +121,14 @@ class FollowUp:
 
     # --- dead submissions -------------------------------------------------------------------
 
+    async def shown_in_terminal(self, job: Job) -> None:
+        """`stembot separate` printed this job: its own request (no member) is told; members
+        who joined the same job are left for the bot to post to."""
+        for sub in await self._store.subscriptions(job.id):
+            if sub.user_id is None and sub.delivery == Delivery.PENDING:
+                await self._store.record_delivery(
+                    sub, Delivery.CHANNEL, detail="printed in the terminal")
+
     async def settle_dead(self, job: Job) -> Job:
         """A `submitting` job whose submission is no longer in flight in this process: revive
         it when the API accepted it (its remote id is known), end it failed and refunded when
