@@ -122,7 +122,10 @@ class StatusBoard:
     async def _restore(self, bot: StemBot) -> None:
         try:
             await bot.wait_until_ready()  # the server's language may be the guild's own
-            remembered = await self._door.statuses_to_restore()
+            remembered = [  # another process's shards keep their own servers' statuses
+                status for status in await self._door.statuses_to_restore()
+                if status.guild_id is None or bot.get_guild(status.guild_id) is not None
+            ]
             for status in remembered:
                 self._add(status.job_id, await self._rewatched(bot, status))
             # Read after watching: a job that moves from now on is edited by on_job_changed.

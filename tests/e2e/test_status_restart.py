@@ -115,3 +115,20 @@ async def test_a_status_shown_final_is_not_edited_again_at_the_next_start(
         await world.result()
         await world.standin.wait_message(lambda m: m is second and "Finished" in m.text)
         assert len(edits_of(world, first)) == 1
+
+
+async def test_a_status_watched_again_after_a_restart_speaks_the_server_s_language(
+    tmp_path: Path,
+) -> None:
+    async with bot_world(tmp_path, duration_s=SLOW_S) as world:
+        world.guild.locale = "de"  # the server's own language, known from GUILD_CREATE
+        await world.restart_bot()
+        status = await posted_status(world)
+        await world.restart_bot()
+        await restored(world)
+
+        world.sandbox.finish(await world.remote_id(1))
+        await world.result()
+        await world.standin.wait_message(lambda m: m is status and "Fertig" in m.text)
+
+        assert f"Fertig: Die Stems sind in <#{world.channel.id}> gepostet." in status.text
