@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.store import StatusMessage, Store
+from bot.store import Store
+from bot.store.errors import StatusMessage
 
 log = logging.getLogger(__name__)
 

@@ -6,14 +6,13 @@ import time
 from collections.abc import Callable
 
 from bot.config import Settings
-from bot.store.errors import Cancelled, StatusMessage, StoreError
+from bot.store.errors import Cancelled, StoreError
 from bot.store.guilds import GuildStore
 from bot.store.protocol import Admit, Published, Store
 from bot.store.sqlite import JobStore
 
 __all__ = [
-    "Admit", "Cancelled", "GuildStore", "JobStore", "Published", "StatusMessage", "Store",
-    "StoreError",
+    "Admit", "Cancelled", "GuildStore", "JobStore", "Published", "Store", "StoreError",
     "open_store",
 ]
 

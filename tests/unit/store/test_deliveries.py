@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.jobs import Delivery, JobState
-from bot.store import StatusMessage, Store
+from bot.store import Store
+from bot.store.errors import StatusMessage
 from tests._sandbox_fixtures import FakeClock
 from tests.unit.store._make import new_job
 from tests.unit.store.conftest import Reopen
