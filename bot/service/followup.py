@@ -13,6 +13,7 @@ from bot.api import StemApi
 from bot.errors import ApiError, UserError
 from bot.i18n import _
 from bot.jobs import Delivery, Job, JobState, RemoteState
+from bot.service.status import PublicStatuses
 from bot.store import Cancelled, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,9 @@ class Viewer:
     is_admin: bool = False
 
 
-class FollowUp:
-    """Decisions about existing jobs, in one place for every command and button."""
+class FollowUp(PublicStatuses):
+    """Decisions about existing jobs, in one place for every command and button; the public
+    status messages' door (PublicStatuses)."""
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""What the store says back: its one error, and the outcome of a cancel."""
+"""What the store says back: its one error, the outcome of a cancel, a public status message."""
 
 from __future__ import annotations
 
@@ -20,3 +20,16 @@ class Cancelled:
     stopped: int
     waiting: int
     ended: bool  # the job itself was cancelled (nobody waits any more)
+
+
+@dataclass(frozen=True)
+class StatusMessage:
+    """A public status message showing a job, posted for one request, whose final state has not
+    been edited in yet (issue 12: it stays true across a restart)."""
+
+    job_id: int
+    user_id: int | None  # who asked (the request it was posted for)
+    guild_id: int | None
+    channel_id: int | None  # where the result goes (None: where it was asked)
+    status_channel_id: int  # where the status message itself is
+    message_id: int

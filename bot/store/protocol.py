@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from bot.jobs import Delivery, Job, JobState, Mode, Subscription
 from bot.rules import GuildRules, Usage
-from bot.store.errors import Cancelled
+from bot.store.errors import Cancelled, StatusMessage
 
 Published = Callable[[Job], None]  # given each committed move (the engine's event hub)
 # Runs inside create_job's write transaction, before the job is written; raises to refuse.
@@ -69,6 +69,15 @@ class DeliveriesStore(Protocol):
         self, sub: Subscription, outcome: Delivery, *, detail: str | None = None,
         message_id: int | None = None, retry_in_s: float | None = None,
     ) -> None: ...
+    async def set_status_message(
+        self, job_id: int, user_id: int | None, *, channel_id: int, message_id: int
+    ) -> None:
+        """Remember the public status message posted for this member's request of the job."""
+        ...
+    async def status_messages(self) -> list[StatusMessage]:
+        """Every remembered status message whose final state is not shown yet, oldest first."""
+        ...
+    async def status_shown_final(self, job_id: int, *, message_id: int) -> None: ...
 
 
 class GuildsStore(Protocol):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.jobs import Delivery, Job, JobState, Mode, Stem, Subscription
+from bot.store.errors import StatusMessage
 
 
 class Row(Protocol):
@@ -58,4 +59,16 @@ def subscription_from_row(row: Row) -> Subscription:
         detail=row["detail"],
         message_id=row["message_id"],
         locale=row["locale"],
+    )
+
+
+def status_message_from_row(row: Row) -> StatusMessage:
+    """A subscriptions row with a status message still to be shown final."""
+    return StatusMessage(
+        job_id=row["job_id"],
+        user_id=row["user_id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        status_channel_id=row["status_channel_id"],
+        message_id=row["status_message_id"],
     )

@@ -40,10 +40,7 @@ class Stems(
 ):
     def __init__(self, bot: StemBot) -> None:
         self.bot = bot
-        self.status_board = StatusBoard(
-            lambda channel_id, message_id: bot.get_partial_messageable(channel_id)
-            .get_partial_message(message_id)
-        )
+        self.status_board = StatusBoard(bot)
         self.songs = SongLookup(bot.engine.songs, bot.engine.lookup_cooldown)
         self.submitter = Submitter(bot, self.status_board)
         self.poster = ResultPoster(bot)
@@ -51,6 +48,7 @@ class Stems(
 
     async def cog_load(self) -> None:
         self.bot.engine.watch_jobs(self.status_board.on_job_changed)
+        self.status_board.restore()  # a restart watches the remembered status messages again
         self.bot.engine.attach_poster(self.poster)
         # Registered, not just attached to a message: result buttons must work after a restart.
         self.bot.add_dynamic_items(RefreshButton)

@@ -12,7 +12,7 @@ from bot.rules import GuildRules
 from bot.service import Limits, Outcome, Request, Submission
 from bot.tree import error_text, reply_privately
 from cogs.stems._checks import member_of, server_language
-from cogs.stems._status import StatusBoard
+from cogs.stems._status import StatusBoard, where_text
 from cogs.stems._ui import links_expire_at, result_embed, status_embed, title_of
 from cogs.stems._views import ConfirmView, links_view
 
@@ -91,16 +91,16 @@ class Submitter:
             content=_("Job `#{job}` ({title}) is accepted; its status is posted in this channel.",
                       job=job.id, title=title_of(job)), view=None,
         )
-        where = f"<#{request.channel_id}>" if request.channel_id else _("this channel")
         language = await server_language(self.bot, request.guild_id)
         with speaking(language):
+            where = where_text(request.channel_id)
             embed, view = self._render(submission, request, where)
         message = await interaction.followup.send(
             embed=embed, view=view or discord.utils.MISSING, wait=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
         if job.is_open:
-            self.board.watch(job.id, message, where, language)
+            await self.board.watch(job, message, where, language, request.user_id)
 
     def _render(
         self, submission: Submission, request: Request, where: str

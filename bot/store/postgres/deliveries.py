@@ -6,8 +6,9 @@ import logging
 from collections.abc import Callable
 
 from bot.jobs import Delivery, Job, JobState, Subscription
+from bot.store.errors import StatusMessage
 from bot.store.postgres.db import Connection, PgDatabase
-from bot.store.rows import subscription_from_row
+from bot.store.rows import status_message_from_row, subscription_from_row
 
 log = logging.getLogger(__name__)
 
@@ -112,3 +113,29 @@ class PgDeliveries:
         )
         log.info("job %d: delivery to user %s: %s%s", sub.job_id, sub.user_id, outcome,
                  f" ({detail})" if detail else "")
+
+    # --- the public status message of each request (issue 12) ------------------------------
+
+    async def set_status_message(
+        self, job_id: int, user_id: int | None, *, channel_id: int, message_id: int
+    ) -> None:
+        await self._db.execute(
+            "UPDATE subscriptions SET status_channel_id = $1, status_message_id = $2,"
+            " status_shown_at = NULL WHERE job_id = $3 AND user_id IS NOT DISTINCT FROM $4",
+            channel_id, message_id, job_id, user_id,
+        )
+
+    async def status_messages(self) -> list[StatusMessage]:
+        found = await self._db.rows(
+            "SELECT * FROM subscriptions WHERE status_message_id IS NOT NULL"
+            " AND status_shown_at IS NULL ORDER BY id"
+        )
+        return [status_message_from_row(r) for r in found]
+
+    async def status_shown_final(self, job_id: int, *, message_id: int) -> None:
+        """The job's final state is in this message: a restart leaves it alone."""
+        await self._db.execute(
+            "UPDATE subscriptions SET status_shown_at = $1 WHERE job_id = $2"
+            " AND status_message_id = $3 AND status_shown_at IS NULL",
+            self._clock(), job_id, message_id,
+        )

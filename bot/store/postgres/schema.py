@@ -88,6 +88,15 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN error_detail TEXT;
     ALTER TABLE subscriptions ADD COLUMN locale TEXT;
     """,
+    # 3: issue 12: each request's public status message, until its final state is shown in it
+    #    (a restart re-watches it, and corrects one whose job ended meanwhile)
+    """
+    ALTER TABLE subscriptions ADD COLUMN status_channel_id BIGINT;
+    ALTER TABLE subscriptions ADD COLUMN status_message_id BIGINT;
+    ALTER TABLE subscriptions ADD COLUMN status_shown_at DOUBLE PRECISION;
+    CREATE INDEX subs_status ON subscriptions (job_id)
+        WHERE status_message_id IS NOT NULL AND status_shown_at IS NULL;
+    """,
 )
 
 LATEST = len(MIGRATIONS)

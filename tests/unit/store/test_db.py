@@ -29,7 +29,7 @@ async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
 
 
 async def test_a_new_database_is_migrated_in_wal_mode(store: JobStore) -> None:
-    assert await store.scalar("PRAGMA user_version") == schema.LATEST == 3
+    assert await store.scalar("PRAGMA user_version") == schema.LATEST == 4
     assert await store.scalar("PRAGMA journal_mode") == "wal"
     assert await store.scalar("PRAGMA foreign_keys") == 1
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from bot.jobs import Delivery, JobState
 from bot.store import Store
+from bot.store.errors import StatusMessage
 from tests._sandbox_fixtures import FakeClock
 from tests.unit.store._make import new_job
+from tests.unit.store.conftest import Reopen
 
 
 async def test_ending_a_job_makes_its_deliveries_due_once(store: Store) -> None:
@@ -56,3 +58,32 @@ async def test_a_delivery_to_retry_is_due_again_after_its_wait(
     assert await store.due_deliveries() == [job.id]
     [retried] = await store.subscriptions(job.id)
     assert (retried.attempts, retried.detail) == (1, "busy")
+
+
+async def test_a_public_status_message_is_remembered_until_its_final_state_is_shown(
+    store: Store,
+) -> None:
+    job = await new_job(store)  # requester 3, results in channel 2
+    await store.subscribe(job, user_id=4, guild_id=1, channel_id=2)
+    await store.set_status_message(job.id, 3, channel_id=7, message_id=2**60)
+    await store.set_status_message(job.id, 4, channel_id=7, message_id=71)
+
+    remembered = await store.status_messages()
+    await store.status_shown_final(job.id, message_id=71)
+    await store.status_shown_final(job.id, message_id=72)  # another message: nothing to clear
+
+    assert remembered == [
+        StatusMessage(job.id, 3, 1, 2, status_channel_id=7, message_id=2**60),
+        StatusMessage(job.id, 4, 1, 2, status_channel_id=7, message_id=71),
+    ]
+    assert await store.status_messages() == remembered[:1]
+
+
+async def test_remembered_status_messages_survive_a_reopen(reopen: Reopen) -> None:
+    store = await reopen()
+    job = await new_job(store)
+    await store.set_status_message(job.id, 3, channel_id=7, message_id=70)
+
+    store = await reopen()
+
+    assert [m.message_id for m in await store.status_messages()] == [70]

@@ -19,10 +19,13 @@ from tests.unit.store._make import new_job
 
 async def _fill(store: Store) -> list[int]:
     """Jobs in several states, a second requester, a delivered result, a refund, rules, meta;
-    the readers' languages and an ending's detail (issue 12's columns)."""
+    the readers' languages, an ending's detail, public status messages (issue 12's columns)."""
     running = await store.move(await new_job(store, "a", locale="pt-BR"), JobState.RUNNING,
                                remote_id="r1")
     await store.subscribe(running, user_id=4, guild_id=1, channel_id=2, locale="ja")
+    await store.set_status_message(running.id, 3, channel_id=2, message_id=2**61)
+    await store.set_status_message(running.id, 4, channel_id=2, message_id=5)
+    await store.status_shown_final(running.id, message_id=5)  # copied as shown: not listed
     done = await store.move(await new_job(store, "b", credits=2.0), JobState.RUNNING,
                             remote_id="r2")
     done = await store.move(done, JobState.SUCCEEDED, credits=1.5)
@@ -52,6 +55,7 @@ async def _view(store: Store, ids: list[int]) -> list[object]:
         [await store.get(i) for i in ids], [await store.subscriptions(i) for i in ids],
         await store.credits_total(), await store.spent(1, since=0), await store.guild_rules(1),
         await store.meta("commands"), await store.count_by_state(),
+        await store.status_messages(),
     ]
 
 
@@ -72,6 +76,7 @@ async def test_every_row_is_copied_and_reads_back_the_same(
         assert ("refused:402", "no credits left") in endings
         locales = {s.user_id: s.locale for i in ids for s in await after.subscriptions(i)}
         assert locales[4] == "ja" and "pt-BR" in locales.values()
+        assert [m.message_id for m in await after.status_messages()] == [2**61]
         newer = await new_job(after, "d")  # ids go on after the copied ones
         assert newer.id == max(ids) + 1
     finally:
