@@ -20,7 +20,8 @@ async def reopen_subscriptions(db: aiosqlite.Connection, job_id: int) -> None:
     """An ended job moves on: everyone told of the old ending (not the cancelled) waits again."""
     await db.execute(
         "UPDATE subscriptions SET delivery = 'waiting', attempts = 0, next_attempt_at = NULL,"
-        " delivered_at = NULL, detail = NULL, claimed_by = NULL, claimed_until = NULL"
+        " delivered_at = NULL, detail = NULL, claimed_by = NULL, claimed_until = NULL,"
+        " status_shown_at = NULL"
         " WHERE job_id = ? AND delivery != 'cancelled'",
         (job_id,),
     )

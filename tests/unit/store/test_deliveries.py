@@ -87,3 +87,18 @@ async def test_remembered_status_messages_survive_a_reopen(reopen: Reopen) -> No
     store = await reopen()
 
     assert [m.message_id for m in await store.status_messages()] == [70]
+
+
+async def test_a_job_that_ends_anew_has_its_public_status_corrected_again(store: Store) -> None:
+    """A failed job re-checked into a success: the status once shown final ("failed") is due
+    for an edit again, so the next start corrects it."""
+    job = await new_job(store)
+    running = await store.move(job, JobState.RUNNING, remote_id="r1")
+    failed = await store.move(running, JobState.FAILED, error="api_failed")
+    await store.set_status_message(job.id, 3, channel_id=7, message_id=70)
+    await store.status_shown_final(job.id, message_id=70)
+    assert await store.status_messages() == []
+
+    await store.move(failed, JobState.SUCCEEDED, error=None)
+
+    assert [m.message_id for m in await store.status_messages()] == [70]
