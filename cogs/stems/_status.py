@@ -6,8 +6,9 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -77,9 +78,29 @@ class StatusBoard:
         if job.is_open and watched:
             self._messages[job.id] = watched
         for entry in watched:
-            task = asyncio.create_task(self._edit(entry, job))
-            self._edits.add(task)
-            task.add_done_callback(self._edits.discard)
+            self._spawn(self._edit(entry, job))
+        if job.state == JobState.SUCCEEDED and not watched:
+            # Nobody watches it here: a job re-checked into a success after its "failed" was
+            # shown (the store made that status due again), or one of another process's.
+            self._spawn(self._correct(job))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._edits.add(task)
+        task.add_done_callback(self._edits.discard)
+
+    async def _correct(self, job: Job) -> None:
+        """Edit the final state into this job's remembered statuses of the servers held here."""
+        try:
+            for status in await self._door.statuses_to_restore():
+                if status.job_id == job.id and self._holds(status.guild_id):
+                    await self._edit(await self._rewatched(self._bot, status), job)
+        except Exception:
+            log.exception("job %d: its public status was not corrected", job.id)
+
+    def _holds(self, guild_id: int | None) -> bool:
+        """This process answers for the server (another process's shards keep their own)."""
+        return guild_id is None or self._bot.get_guild(guild_id) is not None
 
     @staticmethod
     def note(job: Job, where: str) -> str | None:
@@ -122,9 +143,9 @@ class StatusBoard:
     async def _restore(self, bot: StemBot) -> None:
         try:
             await bot.wait_until_ready()  # the server's language may be the guild's own
-            remembered = [  # another process's shards keep their own servers' statuses
+            remembered = [
                 status for status in await self._door.statuses_to_restore()
-                if status.guild_id is None or bot.get_guild(status.guild_id) is not None
+                if self._holds(status.guild_id)
             ]
             for status in remembered:
                 self._add(status.job_id, await self._rewatched(bot, status))

@@ -132,3 +132,25 @@ async def test_a_status_watched_again_after_a_restart_speaks_the_server_s_langua
         await world.standin.wait_message(lambda m: m is status and "Fertig" in m.text)
 
         assert f"Fertig: Die Stems sind in <#{world.channel.id}> gepostet." in status.text
+
+
+async def test_a_job_re_checked_into_a_success_has_its_public_status_say_so(
+    tmp_path: Path,
+) -> None:
+    """The public status said "took too long"; the member's /stems status finds the result
+    after all: the same public message now says finished (not only the private answer)."""
+    async with bot_world(tmp_path, duration_s=SLOW_S) as world:
+        await restored(world)  # the start's restore is done: only this process's moves edit
+        status = await posted_status(world)
+        job = await world.job(1)
+        await world.bot.engine.store.move(job, JobState.TIMED_OUT, error=endings.TIMED_OUT)
+        await world.standin.wait_message(lambda m: m is status and "Took too long" in m.text)
+        world.sandbox.finish(await world.remote_id(1))
+
+        asked = await world.command("stems status", {"job": 1})
+        await asked.wait_reply(lambda m: bool(m.embeds))
+        await world.standin.wait_message(
+            lambda m: m is status and "the stems are posted in" in m.text)
+
+        assert "Took too long" not in status.text
+        assert world.standin.errors == []
