@@ -1,4 +1,4 @@
-"""The SQLite file: its one connection, single-process lock, migrations and write transactions."""
+"""The SQLite file: its writer and reader connections, process lock, migrations, transactions."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import IO, Any
 
@@ -17,6 +18,12 @@ from bot.store import schema
 from bot.store.errors import StoreError
 
 log = logging.getLogger(__name__)
+
+# The write transaction open in this task, if any (whose Database). A read made inside it (the
+# limit step's usage, a cancel counting who still waits) must see it, so it goes to the writer;
+# every other read goes to the reader. Tasks copy the context they start in: never start one
+# that outlives a transaction from inside it.
+_writing: ContextVar[Database | None] = ContextVar("sqlite_tx", default=None)
 
 
 class DatabaseInUse(StoreError):
@@ -48,10 +55,13 @@ def release(handle: IO[bytes] | None) -> None:
 
 
 class Database:
-    """Owns the SQLite connection. Writes are serialised by one lock, in explicit transactions."""
+    """Owns the SQLite connections: one writer, whose writes a lock serialises in explicit
+    transactions, and one reader. WAL lets the reader answer beside an open write transaction
+    (it sees the last commit), so a command's read never queues behind the scheduler's writes."""
 
     def __init__(self, db: aiosqlite.Connection, lock_file: IO[bytes] | None = None) -> None:
         self._db = db
+        self._reader: aiosqlite.Connection | None = None  # until migrated: reads use the writer
         self._lock_file = lock_file
         self._write_lock = asyncio.Lock()
 
@@ -78,6 +88,7 @@ class Database:
         db = cls(connection, lock_file)
         try:
             await db._prepare()
+            await db._open_reader(path)
         except BaseException:
             await db.close()
             raise
@@ -96,6 +107,16 @@ class Database:
         except sqlite3.Error as exc:
             raise StoreError(f"the database is not usable: {exc}") from exc
 
+    async def _open_reader(self, path: Path) -> None:
+        try:
+            self._reader = await aiosqlite.connect(path, isolation_level=None)
+            self._reader.row_factory = sqlite3.Row
+            await self._reader.execute("PRAGMA busy_timeout = 5000")
+            await self._reader.execute("PRAGMA foreign_keys = ON")
+            await self._reader.execute("PRAGMA query_only = ON")  # it never writes, by mistake
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the database {path} for reading: {exc}") from exc
+
     async def _migrate(self) -> None:
         version = await self.scalar("PRAGMA user_version")
         if version > schema.LATEST:
@@ -113,6 +134,8 @@ class Database:
 
     async def close(self) -> None:
         try:
+            if self._reader is not None:
+                await self._reader.close()
             await self._db.close()
         finally:
             release(self._lock_file)
@@ -127,12 +150,15 @@ class Database:
             if self._db.in_transaction:  # only a ROLLBACK that itself failed leaves one
                 await self._rollback()
             await self._db.execute("BEGIN IMMEDIATE")
+            token = _writing.set(self)
             try:
                 yield self._db
                 await self._db.execute("COMMIT")
             except BaseException:
                 await self._rollback()
                 raise
+            finally:
+                _writing.reset(token)
 
     async def _rollback(self) -> None:
         """Roll back what is open, if anything; a failure here must not hide the first one."""
@@ -144,11 +170,18 @@ class Database:
             log.warning("rolling back a failed transaction failed; the next write retries it",
                         exc_info=True)
 
+    def _for_reading(self) -> aiosqlite.Connection:
+        """The writer inside this task's transaction (or before the reader opens); else the
+        reader."""
+        if self._reader is None or _writing.get() is self:
+            return self._db
+        return self._reader
+
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        async with self._db.execute(sql, tuple(params)) as cursor:
+        async with self._for_reading().execute(sql, tuple(params)) as cursor:
             row = await cursor.fetchone()
         return None if row is None else row[0]
 
     async def rows(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self._db.execute(sql, tuple(params)) as cursor:
+        async with self._for_reading().execute(sql, tuple(params)) as cursor:
             return list(await cursor.fetchall())

@@ -210,7 +210,8 @@ class ScriptedDiscord:
 
 
 class StoreFaults:
-    """Makes the Nth statement from now on the store's connection raise, once.
+    """Makes the Nth statement from now on the store's connections (writer and reader) raise,
+    once.
 
     A failed COMMIT is modelled as SQLite reports an I/O error on commit: the transaction is
     rolled back, then the error is raised.
@@ -221,7 +222,11 @@ class StoreFaults:
         self.fired = 0
 
     def install(self, store: JobStore) -> None:
-        db: aiosqlite.Connection = store._db._db  # the one connection the store owns
+        for db in (store._db._db, store._db._reader):  # the two connections the store owns
+            if db is not None:
+                self._patch(db)
+
+    def _patch(self, db: aiosqlite.Connection) -> None:
         original = db.execute
 
         async def execute(sql: str, parameters: Iterable[Any] | None = None) -> aiosqlite.Cursor:
