@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import logging
 import sqlite3
@@ -16,6 +15,7 @@ import aiosqlite
 
 from bot.store import schema
 from bot.store.errors import StoreError
+from bot.store.turns import Turns, is_interactive
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +55,17 @@ def release(handle: IO[bytes] | None) -> None:
 
 
 class Database:
-    """Owns the SQLite connections: one writer, whose writes a lock serialises in explicit
-    transactions, and one reader. WAL lets the reader answer beside an open write transaction
-    (it sees the last commit), so a command's read never queues behind the scheduler's writes."""
+    """Owns the SQLite connections: one writer, whose transactions take turns (a member's
+    first), and two readers, one for members' commands and one for background work. WAL lets
+    readers answer beside an open write transaction (they see the last commit), so a command's
+    read never queues behind the scheduler's writes, nor behind a burst of its reads."""
 
     def __init__(self, db: aiosqlite.Connection, lock_file: IO[bytes] | None = None) -> None:
         self._db = db
-        self._reader: aiosqlite.Connection | None = None  # until migrated: reads use the writer
+        # (members', background) readers; until migrated, reads use the writer.
+        self._readers: tuple[aiosqlite.Connection, ...] = ()
         self._lock_file = lock_file
-        self._write_lock = asyncio.Lock()
+        self._writes = Turns()  # one writer; a member's write goes before background ones
 
     @classmethod
     async def open(cls, path: Path | str, *, exclusive: bool = True) -> Database:
@@ -88,7 +90,8 @@ class Database:
         db = cls(connection, lock_file)
         try:
             await db._prepare()
-            await db._open_reader(path)
+            for _ in range(2):
+                await db._open_reader(path)
         except BaseException:
             await db.close()
             raise
@@ -109,11 +112,12 @@ class Database:
 
     async def _open_reader(self, path: Path) -> None:
         try:
-            self._reader = await aiosqlite.connect(path, isolation_level=None)
-            self._reader.row_factory = sqlite3.Row
-            await self._reader.execute("PRAGMA busy_timeout = 5000")
-            await self._reader.execute("PRAGMA foreign_keys = ON")
-            await self._reader.execute("PRAGMA query_only = ON")  # it never writes, by mistake
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            self._readers += (reader,)
+            reader.row_factory = sqlite3.Row
+            await reader.execute("PRAGMA busy_timeout = 5000")
+            await reader.execute("PRAGMA foreign_keys = ON")
+            await reader.execute("PRAGMA query_only = ON")  # it never writes, by mistake
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the database {path} for reading: {exc}") from exc
 
@@ -134,8 +138,8 @@ class Database:
 
     async def close(self) -> None:
         try:
-            if self._reader is not None:
-                await self._reader.close()
+            for reader in self._readers:
+                await reader.close()
             await self._db.close()
         finally:
             release(self._lock_file)
@@ -146,7 +150,7 @@ class Database:
         """One write transaction. Whatever fails in it, COMMIT included (SQLite keeps the
         transaction open after a busy or failed commit), it is rolled back: the connection is
         never left inside a transaction that every later BEGIN would trip over."""
-        async with self._write_lock:
+        async with self._writes.turn():
             if self._db.in_transaction:  # only a ROLLBACK that itself failed leaves one
                 await self._rollback()
             await self._db.execute("BEGIN IMMEDIATE")
@@ -171,11 +175,11 @@ class Database:
                         exc_info=True)
 
     def _for_reading(self) -> aiosqlite.Connection:
-        """The writer inside this task's transaction (or before the reader opens); else the
-        reader."""
-        if self._reader is None or _writing.get() is self:
+        """The writer inside this task's transaction (or before the readers open); else the
+        members' reader or the background one."""
+        if len(self._readers) < 2 or _writing.get() is self:
             return self._db
-        return self._reader
+        return self._readers[0 if is_interactive() else 1]
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         async with self._for_reading().execute(sql, tuple(params)) as cursor:

@@ -210,7 +210,7 @@ class ScriptedDiscord:
 
 
 class StoreFaults:
-    """Makes the Nth statement from now on the store's connections (writer and reader) raise,
+    """Makes the Nth statement from now on the store's connections (writer and readers) raise,
     once.
 
     A failed COMMIT is modelled as SQLite reports an I/O error on commit: the transaction is
@@ -222,9 +222,8 @@ class StoreFaults:
         self.fired = 0
 
     def install(self, store: JobStore) -> None:
-        for db in (store._db._db, store._db._reader):  # the two connections the store owns
-            if db is not None:
-                self._patch(db)
+        for db in (store._db._db, *store._db._readers):  # the connections the store owns
+            self._patch(db)
 
     def _patch(self, db: aiosqlite.Connection) -> None:
         original = db.execute
