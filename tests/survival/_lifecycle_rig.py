@@ -241,6 +241,15 @@ class StoreFaults:
 
         db.execute = lambda sql, parameters=None: Result(execute(sql, parameters))  # type: ignore[method-assign]
 
+        async def fetchall(sql: str, parameters: Iterable[Any] | None = None) -> Any:
+            cursor = await execute(sql, parameters)  # faulted as one statement
+            try:
+                return await cursor.fetchall()
+            finally:
+                await cursor.close()
+
+        db.execute_fetchall = lambda sql, parameters=None: Result(fetchall(sql, parameters))  # type: ignore[method-assign]
+
     def arm(self, statements: int) -> None:
         self.countdown = statements
 
