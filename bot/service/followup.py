@@ -15,6 +15,7 @@ from bot.i18n import _
 from bot.jobs import Delivery, Job, JobState, RemoteState
 from bot.service.status import PublicStatuses
 from bot.store import Cancelled, Store, StoreError
+from bot.store.turns import for_a_member
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class FollowUp(PublicStatuses):
 
     # --- visibility: one rule for status, cancel and Refresh -------------------------------
 
+    @for_a_member
     async def visible_job(self, job_id: int, viewer: Viewer) -> Job | None:
         """The job, if `viewer` asked for it (from any server), or is an admin of a server
         one of whose members asked for it. Otherwise None: it is not theirs to see."""
@@ -85,6 +87,7 @@ class FollowUp(PublicStatuses):
         subs = await self._store.subscriptions(job_id)
         return guild_id is not None and any(s.guild_id == guild_id for s in subs)
 
+    @for_a_member
     async def delivery_note(self, job: Job, user_id: int) -> str | None:
         """Why the viewer is reading a result here: it could not be posted or DMed to them."""
         subs = await self._store.subscriptions(job.id)
@@ -94,6 +97,7 @@ class FollowUp(PublicStatuses):
         # The detail (Discord's codes) stays in the log and the operator's `stembot jobs`.
         return _("I couldn't post this result in the channel or DM you; here it is.")
 
+    @for_a_member
     async def fresh_links(self, job_id: int, viewer: Viewer) -> Job:
         """The job with its stems as TaskInfo shows it now (links are re-signed upstream).
 
@@ -174,6 +178,7 @@ class FollowUp(PublicStatuses):
 
     # --- re-check and adoption --------------------------------------------------------------
 
+    @for_a_member
     async def recheck(self, job: Job, shown_to: int | None) -> Job:
         """A failed or timed-out job we paid for may have finished after all: ask, for free.
 

@@ -6,6 +6,7 @@ import logging
 
 from bot.store import Store
 from bot.store.errors import StatusMessage
+from bot.store.turns import for_a_member
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,7 @@ class PublicStatuses:
 
     _store: Store
 
+    @for_a_member
     async def remember_status(
         self, job_id: int, user_id: int | None, *, channel_id: int, message_id: int
     ) -> None:

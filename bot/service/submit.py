@@ -22,6 +22,7 @@ from bot.service.locks import SongLocks
 from bot.service.request import Limits, Outcome, Request, Submission
 from bot.songs import SongSource
 from bot.store import Admit, Cancelled, Store
+from bot.store.turns import for_a_member
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +95,13 @@ class SubmitService:
             ))
         return task, song
 
+    @for_a_member
     async def submit(self, request: Request, *, limits: Limits | None = None) -> Submission:
         key = (request.music_task_id, request.song_id, request.mode)
         async with self._locks.hold(key):
             return await self._submit(request, request.music_task_id, request.song_id, limits)
 
+    @for_a_member
     async def join_or_reuse(self, request: Request) -> Submission | None:
         """Join a running job for the same song, or reuse a finished result: free, so no
         confirmation is needed. None: the request would pay (nothing was recorded)."""
@@ -110,6 +113,7 @@ class SubmitService:
         async with self._locks.hold(key):
             return await self._join_or_reuse(request, request.music_task_id, request.song_id)
 
+    @for_a_member
     async def check_limits(
         self, request: Request, limits: Limits, cost: float | None = None
     ) -> None:
@@ -146,6 +150,7 @@ class SubmitService:
         """A place in the request rate, ahead of polls (none without a rate: tests, CLI)."""
         return self._rate.slot() if self._rate is not None else nullcontext()
 
+    @for_a_member
     async def cancel(self, job: Job, viewer: Viewer) -> Cancelled:
         """Stop the viewer's pings, and the polling once nobody waits. UserError when there
         is nothing to stop: the job is being submitted right now, or already ended."""

@@ -1,13 +1,13 @@
-"""The SQLite file: its one connection, single-process lock, migrations and write transactions."""
+"""The SQLite file: its writer and reader connections, process lock, migrations, transactions."""
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import IO, Any
 
@@ -15,8 +15,15 @@ import aiosqlite
 
 from bot.store import schema
 from bot.store.errors import StoreError
+from bot.store.turns import Turns, is_interactive
 
 log = logging.getLogger(__name__)
+
+# The write transaction open in this task, if any (whose Database). A read made inside it (the
+# limit step's usage, a cancel counting who still waits) must see it, so it goes to the writer;
+# every other read goes to the reader. Tasks copy the context they start in: never start one
+# that outlives a transaction from inside it.
+_writing: ContextVar[Database | None] = ContextVar("sqlite_tx", default=None)
 
 
 class DatabaseInUse(StoreError):
@@ -48,12 +55,17 @@ def release(handle: IO[bytes] | None) -> None:
 
 
 class Database:
-    """Owns the SQLite connection. Writes are serialised by one lock, in explicit transactions."""
+    """Owns the SQLite connections: one writer, whose transactions take turns (a member's
+    first), and two readers, one for members' commands and one for background work. WAL lets
+    readers answer beside an open write transaction (they see the last commit), so a command's
+    read never queues behind the scheduler's writes, nor behind a burst of its reads."""
 
     def __init__(self, db: aiosqlite.Connection, lock_file: IO[bytes] | None = None) -> None:
         self._db = db
+        # (members', background) readers; until migrated, reads use the writer.
+        self._readers: tuple[aiosqlite.Connection, ...] = ()
         self._lock_file = lock_file
-        self._write_lock = asyncio.Lock()
+        self._writes = Turns()  # one writer; a member's write goes before background ones
 
     @classmethod
     async def open(cls, path: Path | str, *, exclusive: bool = True) -> Database:
@@ -78,6 +90,8 @@ class Database:
         db = cls(connection, lock_file)
         try:
             await db._prepare()
+            for _ in range(2):
+                await db._open_reader(path)
         except BaseException:
             await db.close()
             raise
@@ -96,6 +110,17 @@ class Database:
         except sqlite3.Error as exc:
             raise StoreError(f"the database is not usable: {exc}") from exc
 
+    async def _open_reader(self, path: Path) -> None:
+        try:
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            self._readers += (reader,)
+            reader.row_factory = sqlite3.Row
+            await reader.execute("PRAGMA busy_timeout = 5000")
+            await reader.execute("PRAGMA foreign_keys = ON")
+            await reader.execute("PRAGMA query_only = ON")  # it never writes, by mistake
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the database {path} for reading: {exc}") from exc
+
     async def _migrate(self) -> None:
         version = await self.scalar("PRAGMA user_version")
         if version > schema.LATEST:
@@ -113,6 +138,8 @@ class Database:
 
     async def close(self) -> None:
         try:
+            for reader in self._readers:
+                await reader.close()
             await self._db.close()
         finally:
             release(self._lock_file)
@@ -123,16 +150,19 @@ class Database:
         """One write transaction. Whatever fails in it, COMMIT included (SQLite keeps the
         transaction open after a busy or failed commit), it is rolled back: the connection is
         never left inside a transaction that every later BEGIN would trip over."""
-        async with self._write_lock:
+        async with self._writes.turn():
             if self._db.in_transaction:  # only a ROLLBACK that itself failed leaves one
                 await self._rollback()
             await self._db.execute("BEGIN IMMEDIATE")
+            token = _writing.set(self)
             try:
                 yield self._db
                 await self._db.execute("COMMIT")
             except BaseException:
                 await self._rollback()
                 raise
+            finally:
+                _writing.reset(token)
 
     async def _rollback(self) -> None:
         """Roll back what is open, if anything; a failure here must not hide the first one."""
@@ -144,11 +174,18 @@ class Database:
             log.warning("rolling back a failed transaction failed; the next write retries it",
                         exc_info=True)
 
+    def _for_reading(self) -> aiosqlite.Connection:
+        """The writer inside this task's transaction (or before the readers open); else the
+        members' reader or the background one."""
+        if len(self._readers) < 2 or _writing.get() is self:
+            return self._db
+        return self._readers[0 if is_interactive() else 1]
+
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        async with self._db.execute(sql, tuple(params)) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else row[0]
+        found = await self.rows(sql, params)
+        return found[0][0] if found else None
 
     async def rows(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self._db.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        # One trip to the connection's thread (not three: execute, fetch, close): under load
+        # each trip waits its turn on the event loop.
+        return list(await self._for_reading().execute_fetchall(sql, tuple(params)))

@@ -82,9 +82,11 @@ class Deliveries:
                 (job.id, user_id, guild_id, channel_id, now, delivery.value,
                  now if delivery.is_final else None, locale),
             )
-        found = await self._db.rows(
-            "SELECT * FROM subscriptions WHERE job_id = ? AND user_id IS ?", (job.id, user_id)
-        )
+            # Read back in the same transaction (on the writer): after it, a reader could run
+            # while another write (the job's end, a purge) slips in first.
+            found = await self._db.rows(
+                "SELECT * FROM subscriptions WHERE job_id = ? AND user_id IS ?", (job.id, user_id)
+            )
         return subscription_from_row(found[0])
 
     async def subscriptions(self, job_id: int) -> list[Subscription]:

@@ -9,6 +9,7 @@ from bot.rules import GuildRules, Usage, day_start, period_start
 from bot.store.db import Database
 from bot.store.rows import job_from_row
 from bot.store.shared import Figures
+from bot.store.turns import for_a_member
 
 if TYPE_CHECKING:
     from bot.store.protocol import Store
@@ -110,6 +111,7 @@ class GuildStore:
         # process: keeping them in memory saves a database round trip before the first reply.
         self._rules: dict[int, GuildRules] = {}
 
+    @for_a_member
     async def rules(self, guild_id: int) -> GuildRules:
         cached = self._rules.get(guild_id)
         if cached is not None:
@@ -118,21 +120,26 @@ class GuildStore:
         self._rules[guild_id] = rules
         return rules
 
+    @for_a_member
     async def save_rules(self, guild_id: int, rules: GuildRules) -> None:
         await self._store.save_guild_rules(guild_id, rules)
         self._rules[guild_id] = rules
 
+    @for_a_member
     async def usage(self, guild_id: int, user_id: int, rules: GuildRules, now: float) -> Usage:
         return await self._store.usage(guild_id, user_id, rules, now)
 
+    @for_a_member
     async def spent(self, guild_id: int, since: float) -> float:
         return await self._store.spent(guild_id, since)
 
+    @for_a_member
     async def jobs_page(
         self, guild_id: int, user_id: int | None, *, offset: int, limit: int
     ) -> tuple[list[Job], int]:
         return await self._store.jobs_page(guild_id, user_id, offset=offset, limit=limit)
 
+    @for_a_member
     async def recent_music_tasks(self, guild_id: int, *, limit: int = 25) -> list[tuple[str, str]]:
         return await self._store.recent_music_tasks(guild_id, limit=limit)
 

@@ -27,9 +27,8 @@ OPEN = "('submitting', 'running')"
 
 
 async def get_in(db: aiosqlite.Connection, job_id: int) -> Job | None:
-    async with db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)) as cursor:
-        row = await cursor.fetchone()
-    return None if row is None else job_from_row(row)
+    found = list(await db.execute_fetchall("SELECT * FROM jobs WHERE id = ?", (job_id,)))
+    return job_from_row(found[0]) if found else None
 
 
 def move_columns(new: JobState, now: float, changes: dict[str, Any]) -> dict[str, Any]:

@@ -210,7 +210,8 @@ class ScriptedDiscord:
 
 
 class StoreFaults:
-    """Makes the Nth statement from now on the store's connection raise, once.
+    """Makes the Nth statement from now on the store's connections (writer and readers) raise,
+    once.
 
     A failed COMMIT is modelled as SQLite reports an I/O error on commit: the transaction is
     rolled back, then the error is raised.
@@ -221,7 +222,10 @@ class StoreFaults:
         self.fired = 0
 
     def install(self, store: JobStore) -> None:
-        db: aiosqlite.Connection = store._db._db  # the one connection the store owns
+        for db in (store._db._db, *store._db._readers):  # the connections the store owns
+            self._patch(db)
+
+    def _patch(self, db: aiosqlite.Connection) -> None:
         original = db.execute
 
         async def execute(sql: str, parameters: Iterable[Any] | None = None) -> aiosqlite.Cursor:
@@ -236,6 +240,15 @@ class StoreFaults:
             return await original(sql, parameters)
 
         db.execute = lambda sql, parameters=None: Result(execute(sql, parameters))  # type: ignore[method-assign]
+
+        async def fetchall(sql: str, parameters: Iterable[Any] | None = None) -> Any:
+            cursor = await execute(sql, parameters)  # faulted as one statement
+            try:
+                return await cursor.fetchall()
+            finally:
+                await cursor.close()
+
+        db.execute_fetchall = lambda sql, parameters=None: Result(fetchall(sql, parameters))  # type: ignore[method-assign]
 
     def arm(self, statements: int) -> None:
         self.countdown = statements

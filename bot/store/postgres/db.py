@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ import asyncpg
 
 from bot.store.errors import StoreError
 from bot.store.postgres import schema
+from bot.store.turns import is_interactive
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +24,10 @@ if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.pool.PoolConnectionProxy[Record]
 else:
     Connection = asyncpg.pool.PoolConnectionProxy
+
+# Pooled connections background work may hold at once; the rest are kept for members' commands,
+# so a burst of the scheduler's polls never leaves a command waiting for a connection.
+RESERVED_FOR_MEMBERS = 3
 
 # Two stembots starting at once must not both migrate: one waits on this lock.
 MIGRATION_LOCK = 0x5737_E3B0
@@ -42,10 +48,11 @@ def shown(dsn: str) -> str:
 class PgDatabase:
     """Owns the asyncpg pool. Every statement runs on the task's transaction or a pooled one."""
 
-    def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str, pool_size: int = 10) -> None:
         self._pool = pool
         self._dsn = dsn
         self._listener: asyncpg.Connection[Record] | None = None  # LISTEN needs its own
+        self._background = asyncio.Semaphore(max(1, pool_size - RESERVED_FOR_MEMBERS))
 
     @classmethod
     async def open(cls, dsn: str, *, pool_size: int = 10) -> PgDatabase:
@@ -54,7 +61,7 @@ class PgDatabase:
             pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot open the database {shown(dsn)}: {exc}") from exc
-        db = cls(pool, dsn)
+        db = cls(pool, dsn, pool_size)
         try:
             await db._migrate()
         except BaseException:
@@ -94,6 +101,10 @@ class PgDatabase:
 
         await self._listener.add_listener(channel, on_notify)
 
+    def _turn(self) -> AbstractAsyncContextManager[object]:
+        """A member's work takes any free connection; background work one of its share."""
+        return nullcontext() if is_interactive() else self._background
+
     def _connection(self) -> Connection | None:
         bound = _bound.get()
         return bound[1] if bound is not None and bound[0] is self else None
@@ -103,7 +114,7 @@ class PgDatabase:
         """One transaction on one pooled connection, bound to this task until it ends."""
         if self._connection() is not None:
             raise RuntimeError("a transaction is already open in this task")
-        async with self._pool.acquire() as connection:
+        async with self._turn(), self._pool.acquire() as connection:
             async with connection.transaction():
                 token = _bound.set((self, connection))
                 try:
@@ -115,19 +126,22 @@ class PgDatabase:
         connection = self._connection()
         if connection is not None:
             return await connection.execute(sql, *args)
-        return await self._pool.execute(sql, *args)
+        async with self._turn():
+            return await self._pool.execute(sql, *args)
 
     async def rows(self, sql: str, *args: Any) -> list[Record]:
         connection = self._connection()
         if connection is not None:
             return await connection.fetch(sql, *args)
-        return await self._pool.fetch(sql, *args)
+        async with self._turn():
+            return await self._pool.fetch(sql, *args)
 
     async def scalar(self, sql: str, *args: Any) -> Any:
         connection = self._connection()
         if connection is not None:
             return await connection.fetchval(sql, *args)
-        return await self._pool.fetchval(sql, *args)
+        async with self._turn():
+            return await self._pool.fetchval(sql, *args)
 
 
 def count(status: str) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot import endings
@@ -9,6 +11,7 @@ from bot.errors import ApiError, UnconfirmedSubmission, UserError
 from bot.jobs import Delivery, JobState, Mode
 from bot.sandbox import Fault
 from bot.service import Outcome, Request
+from bot.store.turns import is_interactive
 from tests._rig import Rig
 from tests._sqlite import sqlite
 
@@ -173,3 +176,25 @@ async def test_the_free_look_up_never_waits_behind_a_submission_of_the_same_song
 
     assert answer is None  # "would pay": the submit that follows joins under the lock
     assert rig.sandbox.calls["CreateTask"] == 0
+
+
+async def test_a_members_request_reaches_the_store_as_a_members_work(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, marks = rig.engine.store, list[tuple[str, bool]]()
+    for name in ("create_job", "move", "find_open"):
+        original = getattr(store, name)
+
+        async def noted(*args: object, _name: str = name, _original: Any = original,
+                        **kwargs: object) -> Any:
+            marks.append((_name, is_interactive()))
+            return await _original(*args, **kwargs)
+
+        monkeypatch.setattr(store, name, noted)
+
+    await rig.engine.service.submit(req())
+    background = await store.open_jobs()  # the test's own call: not a member's
+
+    assert {name for name, _ in marks} == {"create_job", "move", "find_open"}
+    assert all(member for _, member in marks)  # each goes before the scheduler's waiting work
+    assert len(background) == 1 and not is_interactive()

@@ -1,4 +1,5 @@
-"""The SQLite file itself: migrations, WAL, the one-process lock, refusing what it can't use."""
+"""The SQLite file itself: migrations, WAL, the one-process lock, its reader beside its writer,
+refusing what it can't use."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import io
 import signal
 import sqlite3
 import sys
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -164,3 +166,71 @@ async def test_a_failed_commit_is_rolled_back_and_the_next_write_works(
             "running",)
     finally:
         reader.close()
+
+
+async def _hold_the_writer(store: JobStore, job: Job) -> tuple[threading.Event, threading.Event]:
+    """A statement on the writer's thread that blocks until released (a long write, made
+    deterministic): (entered, release)."""
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> int:
+        entered.set()
+        return int(release.wait(timeout=30))  # 0 only if the test never released it
+
+    await store._db._db.create_function("hold", 0, hold)
+    return entered, release
+
+
+async def test_a_read_answers_while_a_write_transaction_holds_the_writer(
+    store: JobStore,
+) -> None:
+    job = await new_job(store)
+    entered, release = await _hold_the_writer(store, job)
+
+    async def long_write() -> int:
+        async with store._db.transaction() as db:
+            await db.execute("UPDATE jobs SET song_title = 'rewritten' WHERE id = ?", (job.id,))
+            async with db.execute("SELECT hold()") as cursor:
+                row = await cursor.fetchone()
+        return int(row[0]) if row is not None else -1
+
+    writing = asyncio.create_task(long_write())
+    assert await asyncio.to_thread(entered.wait, 30)
+    try:
+        read = await store.get(job.id)  # on one connection this would queue behind hold()
+        page, _ = await store.jobs_page(1, 3, offset=0, limit=5)
+    finally:
+        release.set()
+
+    assert await writing == 1  # released by the test, after the reads: they did not wait
+    assert read is not None and read.song_title == "Song s1"  # the last commit, not the open write
+    assert [j.song_title for j in page] == ["Song s1"]
+    assert (await store.get(job.id)).song_title == "rewritten"  # type: ignore[union-attr]
+
+
+async def test_reads_inside_a_write_transaction_see_it_and_others_do_not(
+    store: JobStore,
+) -> None:
+    job = await new_job(store)
+    sql, params = "SELECT song_title FROM jobs WHERE id = ?", (job.id,)
+    go = asyncio.Event()
+
+    async def another_task() -> object:  # started outside the transaction, as commands are
+        await go.wait()
+        return await store.scalar(sql, params)
+
+    other = asyncio.create_task(another_task())
+    async with store._db.transaction() as db:
+        await db.execute("UPDATE jobs SET song_title = 'rewritten' WHERE id = ?", (job.id,))
+        inside = await store.scalar(sql, params)
+        go.set()
+        outside = await other
+
+    assert inside == "rewritten"  # a read in the transaction's own task goes to the writer
+    assert outside == "Song s1"  # another task's read goes to the reader: the last commit
+    assert await store.scalar(sql, params) == "rewritten"
+
+
+async def test_the_reader_cannot_write(store: JobStore) -> None:
+    with pytest.raises(sqlite3.OperationalError, match="readonly database"):
+        await store._db.rows("DELETE FROM jobs")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.errors import UserError
@@ -148,3 +150,35 @@ async def test_a_refusal_inside_the_recording_transaction_writes_nothing(
     assert seen == [2.0]
     assert [j.song_id for j in await store.recent_jobs()] == ["paid"]
     assert await store.credits_total() == 2.0
+
+
+async def test_commands_read_while_another_job_is_being_admitted(
+    store: Store, clock: FakeClock
+) -> None:
+    job = await new_job(store, "earlier")
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:  # the paying transaction stays open until the reads are done
+        inside.set()
+        await release.wait()
+
+    admitting = asyncio.create_task(store.create_job(
+        music_task_id="t1", song_id="held", mode=Mode.VOCAL, song_title=None, guild_id=1,
+        channel_id=2, requester_id=3, callback_token=None, estimated_credits=1.0, admit=hold,
+    ))
+    await inside.wait()
+    try:
+        read = await store.get(job.id)
+        subs = await store.subscriptions(job.id)
+        page, total = await store.jobs_page(1, 3, offset=0, limit=5)
+        usage = await store.usage(1, 3, GuildRules(), clock.now)
+        answered_while_held = not admitting.done()
+    finally:
+        release.set()
+    held = await admitting
+
+    assert answered_while_held
+    assert read == job and [s.user_id for s in subs] == [3]
+    assert ([j.id for j in page], total) == ([job.id], 1)
+    assert usage.user_open_jobs == 1  # the held job is not there until its transaction commits
+    assert (await store.jobs_page(1, 3, offset=0, limit=5))[1] == 2 and held.song_id == "held"
