@@ -93,6 +93,7 @@ class Engine:
             callback_url=self.callback_url,
             clock=self.clock,
             rate=self.rate,
+            owner=self.metrics.process if self.settings.database_url else None,
         )
 
     @classmethod

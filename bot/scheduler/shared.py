@@ -62,11 +62,15 @@ class SharedWork:
     async def start(self) -> list[Job]:
         """Say we are alive, take our share, and the jobs still leased to this name (a restart
         within LEASE_S): the caller polls the running ones and ends the submitting ones."""
+        # Back under our name (a restart): our previous run's calls of the last window still
+        # count at the API, though this new rate never saw them, so we poll nothing for a window.
+        hold_s = self._rate.window_s
         if self.owner not in await self._store.live_processes(within_s=self.lease_s):
             # New to the others: they take us into their count within BUDGET_EVERY_S, and
             # their calls at the old rate age out one window later. Until then our share
             # would come on top of theirs, so we poll nothing.
-            self._rate.hold_polls(self._clock() + BUDGET_EVERY_S + self._rate.window_s)
+            hold_s += BUDGET_EVERY_S
+        self._rate.hold_polls(self._clock() + hold_s)
         await self._store.heartbeat(self.owner)
         await self._refresh_budget()
         self.held = set(await self._store.renew_held_leases(self.owner, self.lease_s))

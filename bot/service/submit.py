@@ -21,7 +21,7 @@ from bot.service.ids import describe_songs, inert
 from bot.service.locks import SongLocks
 from bot.service.request import Limits, Outcome, Request, Submission
 from bot.songs import SongSource
-from bot.store import Admit, Cancelled, Store
+from bot.store import Admit, Cancelled, Store, StoreError
 from bot.store.turns import for_a_member
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class SubmitService:
         clock: Callable[[], float] = time.time,
         songs: SongSource | None = None,
         rate: RequestRate | None = None,
+        owner: str | None = None,
     ) -> None:
         self._songs = songs or api  # the cached, rate-limited song lists (bot/songs.py)
         self._clock = clock
@@ -55,6 +56,7 @@ class SubmitService:
         self._deadline_s = deadline_s
         self._locks = SongLocks()
         self._rate = rate  # user-triggered calls take a place in it, ahead of polls
+        self._owner = owner  # this process's lease name when several share the database
         # Jobs whose CreateTask is in flight in this process (any other `submitting` job is
         # dead: nobody may join it), and answers the file could not be made to say.
         unsettled = Unsettled()
@@ -174,11 +176,24 @@ class SubmitService:
         _, song = await self.check_source(music_task_id, song_id)
         estimate = ESTIMATED_CREDITS[request.mode]
         token = secrets.token_urlsafe(24)
-        job = await self._store.create_job(
-            music_task_id=music_task_id,
-            song_id=song_id,
+        try:
+            job = await self._record(request, song.title, token, estimate, limits)
+        except StoreError:
+            # Another process recorded this song first (its lock is not ours): join that job.
+            shared = await self._join_or_reuse(request, music_task_id, song_id)
+            if shared is None:
+                raise
+            return shared
+        return Submission(await self._creator.create(job, token), Outcome.CREATED)
+
+    async def _record(
+        self, request: Request, title: str, token: str, estimate: float, limits: Limits | None
+    ) -> Job:
+        return await self._store.create_job(
+            music_task_id=request.music_task_id,
+            song_id=request.song_id,
             mode=request.mode,
-            song_title=song.title,
+            song_title=title,
             guild_id=request.guild_id,
             channel_id=request.channel_id,
             requester_id=request.user_id,
@@ -187,7 +202,6 @@ class SubmitService:
             admit=None if limits is None else self._admit(request, limits, estimate),
             locale=request.locale,
         )
-        return Submission(await self._creator.create(job, token), Outcome.CREATED)
 
     def _admit(self, request: Request, limits: Limits, cost: float) -> Admit:
         """Re-read usage inside the recording transaction and refuse there, or let it pay."""
@@ -201,8 +215,10 @@ class SubmitService:
         self, request: Request, music_task_id: str, song_id: str
     ) -> Submission | None:
         running = await self._store.find_open(music_task_id, song_id, request.mode)
-        if running is not None and running.state == JobState.SUBMITTING:
-            # We hold this song's lock, so its submission is not in flight: it crashed.
+        if running is not None and running.state == JobState.SUBMITTING and not (
+            await self._submitting_elsewhere(running)
+        ):
+            # We hold this song's lock and no live process holds its lease: it crashed.
             running = await self.jobs.settle_dead(running)
         if running is not None and running.is_open:
             await self._subscribe(running, request, Delivery.WAITING)
@@ -214,6 +230,12 @@ class SubmitService:
             await self._subscribe(done, request, Delivery.SHOWN)
             return Submission(done, Outcome.REUSED)
         return None
+
+    async def _submitting_elsewhere(self, job: Job) -> bool:
+        """Another live process created this job and holds it: its CreateTask is in flight."""
+        if self._owner is None:
+            return False  # one process: the song lock is the only submitter
+        return await self._store.lease_holder(job.id) not in (None, self._owner)
 
     async def _subscribe(self, job: Job, request: Request, delivery: Delivery) -> None:
         await self._store.subscribe(

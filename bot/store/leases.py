@@ -71,6 +71,12 @@ class Leases:
                 "UPDATE jobs SET lease_owner = NULL, lease_until = NULL"
                 f" WHERE id IN ({_marks(job_ids)}) AND lease_owner = ?", (*job_ids, owner))
 
+    async def lease_holder(self, job_id: int) -> str | None:
+        holder = await self._db.scalar(
+            "SELECT lease_owner FROM jobs WHERE id = ? AND lease_until >= ?",
+            (job_id, self._clock()))
+        return None if holder is None else str(holder)
+
     async def claim_delivery(self, sub_id: int, owner: str, lease_s: float = 60.0) -> bool:
         """Take one due delivery to post it: True for one claimer until it is recorded or the
         claim lapses."""

@@ -60,6 +60,13 @@ class PgLeases:
             "UPDATE jobs SET lease_owner = NULL, lease_until = NULL"
             " WHERE id = ANY($1::bigint[]) AND lease_owner = $2", list(job_ids), owner)
 
+    async def lease_holder(self, job_id: int) -> str | None:
+        """Who holds the job's lease now (None: nobody, or it lapsed)."""
+        holder = await self._db.scalar(
+            "SELECT lease_owner FROM jobs WHERE id = $1 AND lease_until >= $2",
+            job_id, self._clock())
+        return None if holder is None else str(holder)
+
     async def claim_delivery(self, sub_id: int, owner: str, lease_s: float = 60.0) -> bool:
         """Take one due delivery to post it: True for exactly one claimer until it is recorded
         (recording ends the claim) or the claim lapses (the poster died; its nonce stays)."""

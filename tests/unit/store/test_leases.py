@@ -110,3 +110,19 @@ async def test_a_notified_wake_reaches_a_listener_with_the_job_id(store: Store) 
         await arrived.wait()
 
     assert woken == [42]
+
+
+async def test_a_jobs_lease_holder_is_named_until_the_lease_lapses_or_is_released(
+    store: Store, clock: FakeClock
+) -> None:
+    job = await new_job(store)
+    unheld = await store.lease_holder(job.id)
+    await store.claim_due_jobs("p1", LEASE_S)
+    held = await store.lease_holder(job.id)
+    clock.advance(LEASE_S + 1)
+    lapsed = await store.lease_holder(job.id)
+    await store.claim_due_jobs("p2", LEASE_S)
+    await store.release_lease("p2", [job.id])
+
+    assert (unheld, held, lapsed) == (None, "p1", None)
+    assert await store.lease_holder(job.id) is None
