@@ -53,9 +53,20 @@ class FollowUp(PublicStatuses):
         deadline_s: float,
         unsettled: Unsettled,
         clock: Callable[[], float] = time.time,
+        owner: str | None = None,
     ) -> None:
         self._store, self._api, self._deadline_s = store, api, deadline_s
         self._unsettled, self._clock = unsettled, clock
+        self._owner = owner  # this process's lease name when several share the database
+
+    async def in_flight(self, job: Job) -> bool:
+        """A `submitting` job whose CreateTask is on its way: in this process, or in another
+        live one (it holds the job's lease). Any other `submitting` job is dead."""
+        if job.id in self._unsettled.submitting:
+            return True
+        if self._owner is None:
+            return False  # one process: nobody else submits
+        return await self._store.lease_holder(job.id) not in (None, self._owner)
 
     async def reread(self, job_id: int) -> Job | None:
         try:
@@ -128,8 +139,7 @@ class FollowUp(PublicStatuses):
     # --- dead submissions -------------------------------------------------------------------
 
     async def shown_in_terminal(self, job: Job) -> None:
-        """`stembot separate` printed this job: its own request (no member) is told; members
-        who joined the same job are left for the bot to post to."""
+        """`stembot separate` printed this job: its own request (no member) is told."""
         for sub in await self._store.subscriptions(job.id):
             if sub.user_id is None and sub.delivery == Delivery.PENDING:
                 await self._store.record_delivery(
@@ -167,7 +177,7 @@ class FollowUp(PublicStatuses):
         """Stop the viewer's pings (an admin: their whole server's); end the job when nobody
         waits any more. Never raises because the job moved meanwhile."""
         if job.state == JobState.SUBMITTING:
-            if job.id in self._unsettled.submitting:
+            if await self.in_flight(job):
                 return Cancelled(job, stopped=0, waiting=0, ended=False)
             job = await self.settle_dead(job)
         return await self._store.cancel(
@@ -206,7 +216,7 @@ class FollowUp(PublicStatuses):
         """A callback for a job we do not poll. Its body is only a hint: TaskInfo decides.
         True when the job is tracked again (or was re-checked into a result)."""
         if job.state == JobState.SUBMITTING:
-            if job.id in self._unsettled.submitting:
+            if await self.in_flight(job):
                 return False  # its CreateTask answer is on the way and will be recorded
             job = await self.settle_dead(job)
             if job.state == JobState.RUNNING:

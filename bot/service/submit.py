@@ -56,12 +56,11 @@ class SubmitService:
         self._deadline_s = deadline_s
         self._locks = SongLocks()
         self._rate = rate  # user-triggered calls take a place in it, ahead of polls
-        self._owner = owner  # this process's lease name when several share the database
         # Jobs whose CreateTask is in flight in this process (any other `submitting` job is
         # dead: nobody may join it), and answers the file could not be made to say.
         unsettled = Unsettled()
         self.jobs = FollowUp(store, api, deadline_s=deadline_s, clock=clock,
-                             unsettled=unsettled)
+                             unsettled=unsettled, owner=owner)
         self._creator = Creator(store, api, self.jobs, unsettled,
                                 callback_url=callback_url)
 
@@ -216,9 +215,9 @@ class SubmitService:
     ) -> Submission | None:
         running = await self._store.find_open(music_task_id, song_id, request.mode)
         if running is not None and running.state == JobState.SUBMITTING and not (
-            await self._submitting_elsewhere(running)
+            await self.jobs.in_flight(running)
         ):
-            # We hold this song's lock and no live process holds its lease: it crashed.
+            # We hold this song's lock, and no process is submitting it: its submitter died.
             running = await self.jobs.settle_dead(running)
         if running is not None and running.is_open:
             await self._subscribe(running, request, Delivery.WAITING)
@@ -230,12 +229,6 @@ class SubmitService:
             await self._subscribe(done, request, Delivery.SHOWN)
             return Submission(done, Outcome.REUSED)
         return None
-
-    async def _submitting_elsewhere(self, job: Job) -> bool:
-        """Another live process created this job and holds it: its CreateTask is in flight."""
-        if self._owner is None:
-            return False  # one process: the song lock is the only submitter
-        return await self._store.lease_holder(job.id) not in (None, self._owner)
 
     async def _subscribe(self, job: Job, request: Request, delivery: Delivery) -> None:
         await self._store.subscribe(

@@ -17,6 +17,7 @@ from bot.jobs import JobState, Mode
 from bot.rules import GuildRules, Member
 from bot.sandbox import Sandbox, serve
 from bot.service import Request
+from bot.service.followup import Viewer
 from bot.service.request import Limits, Outcome, Submission
 from tests._sandbox_fixtures import FakeClock
 from tests.unit.scheduler._fleet import Fleet
@@ -107,6 +108,31 @@ async def test_a_song_asked_at_one_process_while_another_submits_it_joins_that_j
     job = await second.store.get(created.job.id)
     assert job is not None and job.state == JobState.RUNNING
     assert {s.user_id for s in await second.store.subscriptions(job.id)} == {3, 4}
+
+
+@pytest.mark.parametrize("at_second", ["cancel", "callback"])
+async def test_a_submission_in_flight_at_another_process_is_never_settled_as_dead(
+    pair: Pair, at_second: str,
+) -> None:
+    """While p0's CreateTask is at the API, p1 hears of the job (a joiner cancels there, or a
+    callback reaches it): the job is left to p0, which records the API's answer."""
+    sandbox, first, second = pair.sandbox, pair.first, pair.second
+    submitting = asyncio.create_task(first.service.submit(asked(3)))
+    await sandbox.first_create_arrived.wait()
+    job = await second.store.get(1)
+    assert job is not None and job.state == JobState.SUBMITTING
+
+    if at_second == "cancel":
+        await second.service.jobs.cancel(job, Viewer(user_id=4, guild_id=GUILD))
+    else:
+        assert not await second.service.jobs.on_callback(job, "some-task-id")
+    sandbox.let_first_create_go.set()
+    created = await submitting
+
+    assert created.outcome == Outcome.CREATED
+    ran = await first.store.get(created.job.id)
+    assert ran is not None and ran.state == JobState.RUNNING and ran.remote_id is not None
+    assert sandbox.calls["CreateTask"] == 1
 
 
 async def test_two_members_on_two_processes_racing_for_the_last_credit_make_one_paid_job(
