@@ -1,0 +1,92 @@
+"""Issue 11, failover: three bot processes share open jobs on PostgreSQL; one is SIGKILLed; how
+many seconds until each of its jobs is polled again (its leases lapse, the others claim them)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+from bench._fleet import SKIP_LINE, Fleet, fleet, remote_of, until
+from bench._rig import percentile
+from bench.common import QUICK, Figure, table
+
+RATE_PER_S = 200.0
+LEASE_S = 15.0  # the default LEASE_S
+POLL_MAX_S = 2.0  # POLL_MAX_INTERVAL_S of the children (bench._fleet.CHILD_ENV)
+NAMES = ["p0", "p1", "p2"]
+VICTIM = "p1"
+IN_FLIGHT_S = 1.0  # a poll the victim sent just before it died may arrive just after
+
+
+async def _steady(one: Fleet, timeout_s: float) -> None:
+    """Every process is up and has polled; a few more seconds for their leases to renew."""
+    await one.wait_started(NAMES)
+    await until(lambda: all((s := one.last(n, "sample")) is not None and s["first_poll_at"]
+                            for n in NAMES), timeout_s)
+    await asyncio.sleep(LEASE_S / 3 + 1.0)
+
+
+def _repolled(one: Fleet, remotes: set[str], after: float) -> dict[str, float]:
+    """When each of `remotes` was first polled after `after`."""
+    first: dict[str, float] = {}
+    for at, remote in one.sandbox.polls:
+        if at > after and remote in remotes and remote not in first:
+            first[remote] = at
+    return first
+
+
+async def _run(jobs: int, timeout_s: float) -> list[Figure]:
+    async with fleet() as one:
+        if one is None:
+            return []
+        await one.seed(jobs, NAMES, RATE_PER_S)
+        for name in NAMES:
+            await one.start(name, RATE_PER_S, LEASE_S)
+        await _steady(one, 120.0)
+        held = await one.fetch("SELECT id FROM jobs WHERE lease_owner = $1 AND state = 'running'",
+                               VICTIM)
+        remotes = {remote_of(int(r["id"])) for r in held}
+        killed_at = time.time()
+        await one.stop(VICTIM, signal.SIGKILL)
+        after = killed_at + IN_FLIGHT_S
+        await until(lambda: len(_repolled(one, remotes, after)) == len(remotes), timeout_s)
+        first = _repolled(one, remotes, after)
+        owners = await one.fetch("SELECT lease_owner, count(*) AS n FROM jobs"
+                                 " WHERE state = 'running' GROUP BY lease_owner")
+        await one.stop_all()
+    delays = sorted(at - killed_at for at in first.values())
+    left = {str(r["lease_owner"]): int(r["n"]) for r in owners}
+    return _figures(jobs, len(remotes), delays, left)
+
+
+def _figures(jobs: int, victims: int, delays: list[float], left: dict[str, int]) -> list[Figure]:
+    tag = f"failover 3p/{jobs}"
+    within = LEASE_S + POLL_MAX_S
+    last = delays[-1] if len(delays) == victims and delays else -1.0
+    first, earliest = (delays[0] if delays else -1.0), LEASE_S * 2 / 3
+    return [
+        Figure(f"{tag}: jobs of the killed process", victims, ""),
+        # Its last renewal was at most LEASE_S / 3 before the kill: nobody may poll earlier.
+        Figure(f"{tag}: first polled again after kill", first, "s", f">= {earliest:g} s",
+               first >= earliest),
+        Figure(f"{tag}: half polled again after kill", percentile(delays, 50), "s"),
+        Figure(f"{tag}: all polled again after kill", last, "s", f"<= {within:g} s",
+               0 <= last <= within),
+        Figure(f"{tag}: never polled again (timeout)", victims - len(delays), "", "= 0",
+               len(delays) == victims),
+        Figure(f"{tag}: leases still held by the dead", left.get(VICTIM, 0), "", "= 0",
+               left.get(VICTIM, 0) == 0),
+    ]
+
+
+async def run() -> list[Figure]:
+    jobs, timeout_s = (600, 60.0) if QUICK else (10_000, 240.0)
+    figures = await _run(jobs, timeout_s)
+    if not figures:
+        print(f"bench.failover: {SKIP_LINE}")
+    return figures
+
+
+if __name__ == "__main__":
+    print(table(asyncio.run(run())))
