@@ -110,3 +110,17 @@ async def test_a_notified_wake_reaches_a_listener_with_the_job_id(store: Store) 
         await arrived.wait()
 
     assert woken == [42]
+
+
+async def test_the_jobs_an_owner_holds_are_read_in_one_pass_open_ones_only_oldest_first(
+    store: Store,
+) -> None:
+    first, second = await new_job(store, "a"), await new_job(store, "b")
+    await store.claim_due_jobs("p1", LEASE_S, limit=2)
+    theirs = await new_job(store, "c")
+    await store.claim_due_jobs("p2", LEASE_S)
+    await store.move(second, JobState.FAILED, error="x")  # ended: no longer held
+
+    assert [job.id for job in await store.held_jobs("p1")] == [first.id]
+    assert [job.id for job in await store.held_jobs("p2")] == [theirs.id]
+    assert await store.held_jobs("nobody") == []
