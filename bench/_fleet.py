@@ -1,5 +1,7 @@
-"""What the fleet benchmarks share: a throwaway PostgreSQL, a sandbox that notes each poll, seeded
-open jobs leased to named processes, and bot processes (bench._fleet_child) started and stopped."""
+"""The fleet benchmarks' rig: a throwaway PostgreSQL, a sandbox noting polls, bot processes."""
+
+# Jobs are seeded leased round-robin to named processes with their heartbeats, as a running fleet
+# leaves them; each process is bench._fleet_child, started and stopped by name.
 
 from __future__ import annotations
 

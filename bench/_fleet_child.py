@@ -1,10 +1,9 @@
-"""One bot process of the fleet benchmarks: an Engine on PostgreSQL, reporting to a JSON-lines file.
+"""One bot process of the fleet benchmarks: an Engine on PostgreSQL, reporting to a file."""
 
-Run as `python -m bench._fleet_child`; settings come from the environment (DATABASE_URL,
-PROCESS_NAME, ...), and BENCH_FLEET_OUT names the file. It writes one `started` line, a `sample`
-line every second (RSS, event-loop lag p99, polls, jobs polled), and a `delivered` line per result
-handed to its poster (which posts nothing). SIGTERM stops it cleanly; SIGKILL is what failover uses.
-"""
+# Run as `python -m bench._fleet_child`; settings come from the environment (DATABASE_URL,
+# PROCESS_NAME, ...), and BENCH_FLEET_OUT names the file. It writes one `started` line, a `sample`
+# line every second (RSS, event-loop lag p99, polls), and a `delivered` line per result handed to
+# its poster (which posts nothing). SIGTERM stops it cleanly; SIGKILL is what failover uses.
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Issue 11, failover: three bot processes share open jobs on PostgreSQL; one is SIGKILLed; how
-many seconds until each of its jobs is polled again (its leases lapse, the others claim them)."""
+"""Issue 11, failover: seconds from SIGKILL of one of three processes until its jobs are polled."""
+
+# Its leases lapse (LEASE_S) and the two others claim them (CLAIM_LIMIT a second each).
 
 from __future__ import annotations
 

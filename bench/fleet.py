@@ -1,5 +1,6 @@
-"""Issue 11, shared polling: 1, 2 and 3 bot processes on one PostgreSQL share 10,000 open jobs
-and one request budget: the API's worst second, delivery delay, RSS and loop lag per process."""
+"""Issue 11, shared polling: 1, 2 and 3 processes on one PostgreSQL, one request budget."""
+
+# Figures: the API's worst second, delivery delay, and RSS and event-loop lag per process.
 
 from __future__ import annotations
 

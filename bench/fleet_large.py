@@ -1,5 +1,4 @@
-"""Issue 11, 100,000 open jobs over 3 bot processes on PostgreSQL: RSS and loop lag per process,
-and how long a process killed and started again under its name takes to resume its jobs."""
+"""Issue 11, 100,000 open jobs over three processes: RSS per process and restart resume time."""
 
 from __future__ import annotations
 
