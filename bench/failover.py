@@ -50,24 +50,56 @@ async def _run(jobs: int, timeout_s: float) -> list[Figure]:
         remotes = {remote_of(int(r["id"])) for r in held}
         killed_at = time.time()
         await one.stop(VICTIM, signal.SIGKILL)
+        claims = asyncio.create_task(_watch_claims(one, [int(r["id"]) for r in held]))
         after = killed_at + IN_FLIGHT_S
         await until(lambda: len(_repolled(one, remotes, after)) == len(remotes), timeout_s)
         first = _repolled(one, remotes, after)
+        leased = await _claimed(claims, killed_at)
         owners = await one.fetch("SELECT lease_owner, count(*) AS n FROM jobs"
                                  " WHERE state = 'running' GROUP BY lease_owner")
         await one.stop_all()
     delays = sorted(at - killed_at for at in first.values())
     left = {str(r["lease_owner"]): int(r["n"]) for r in owners}
-    return _figures(jobs, len(remotes), delays, left)
+    return _figures(jobs, len(remotes), delays, left, leased)
 
 
-def _figures(jobs: int, victims: int, delays: list[float], left: dict[str, int]) -> list[Figure]:
+async def _watch_claims(one: Fleet, victims: list[int]) -> tuple[float, float]:
+    """When the first and when the last of the dead process's jobs was leased by another."""
+    first_at = None
+    while True:
+        [row] = await one.fetch("SELECT count(*) AS n FROM jobs WHERE id = ANY($1::bigint[])"
+                                " AND lease_owner IS DISTINCT FROM $2", victims, VICTIM)
+        now = time.time()
+        first_at = now if first_at is None and row["n"] else first_at
+        if first_at is not None and row["n"] == len(victims):
+            return first_at, now
+        await asyncio.sleep(0.25)
+
+
+async def _claimed(claims: asyncio.Task[tuple[float, float]], killed_at: float
+                   ) -> tuple[float, float]:
+    try:
+        first_at, all_at = await asyncio.wait_for(claims, 10.0)
+    except TimeoutError:
+        return -1.0, -1.0
+    return first_at - killed_at, all_at - killed_at
+
+
+def _figures(jobs: int, victims: int, delays: list[float], left: dict[str, int],
+             leased: tuple[float, float]) -> list[Figure]:
     tag = f"failover 3p/{jobs}"
-    within = LEASE_S + POLL_MAX_S
+    # Under the budget each job is polled about every `cycle` s: one poll is that long here.
+    cycle = max(POLL_MAX_S, jobs / RATE_PER_S)
+    within = LEASE_S + cycle
     last = delays[-1] if len(delays) == victims and delays else -1.0
     first, earliest = (delays[0] if delays else -1.0), LEASE_S * 2 / 3
     return [
         Figure(f"{tag}: jobs of the killed process", victims, ""),
+        Figure(f"{tag}: poll cycle (jobs / budget)", cycle, "s"),
+        Figure(f"{tag}: first leased by another after", leased[0], "s", f">= {earliest:g} s",
+               leased[0] >= earliest),
+        Figure(f"{tag}: all leased by others after", leased[1], "s",
+               f"<= {LEASE_S + POLL_MAX_S:g} s", 0 <= leased[1] <= LEASE_S + POLL_MAX_S),
         # Its last renewal was at most LEASE_S / 3 before the kill: nobody may poll earlier.
         Figure(f"{tag}: first polled again after kill", first, "s", f">= {earliest:g} s",
                first >= earliest),
