@@ -11,7 +11,7 @@ import traceback
 from bench.common import QUICK, Figure, machine, table
 
 # Issue 5's figures, in order: 1 ack, 2-3 delivery, 4 scale, 5 store.
-MODULES = ("ack", "delivery", "scale", "store_bench")
+MODULES = ("ack", "delivery", "scale", "store_bench", "fleet", "failover", "fleet_large")
 
 
 def run_module(name: str) -> list[Figure]:

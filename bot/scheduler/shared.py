@@ -75,7 +75,8 @@ class SharedWork:
         await self._refresh_budget()
         self.held = set(await self._store.renew_held_leases(self.owner, self.lease_s))
         self._renew_at = self._clock() + self.renew_every_s
-        return [job for job_id in sorted(self.held) if (job := await self._store.get(job_id))]
+        # One read, not a get() per lease: 33,000 of those outlasted LEASE_S.
+        return [job for job in await self._store.held_jobs(self.owner) if job.id in self.held]
 
     async def tick(self, tracked: frozenset[int]) -> Changes:
         """Renew, claim and re-read the budget, each when it is due."""

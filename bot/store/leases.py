@@ -64,6 +64,12 @@ class Leases:
                 rows = await cursor.fetchall()
         return sorted(int(r[0]) for r in rows)
 
+    async def held_jobs(self, owner: str) -> list[Job]:
+        """The open jobs whose lease `owner` holds, oldest first, in one read (a restart)."""
+        return [job_from_row(r) for r in await self._db.rows(
+            f"SELECT * FROM jobs WHERE lease_owner = ? AND state IN {OPEN} ORDER BY id",
+            (owner,))]
+
     async def release_lease(self, owner: str, job_ids: Sequence[int]) -> None:
         """Give the jobs back at once (a clean stop)."""
         async with self._db.transaction() as db:

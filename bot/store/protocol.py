@@ -119,6 +119,9 @@ class LeasesStore(Protocol):
         """Extend every lease `owner` holds on an open job (those it claimed and those it
         created); the ids, so an owner learns which it still holds and which it lost."""
         ...
+    async def held_jobs(self, owner: str) -> list[Job]:
+        """The open jobs whose lease `owner` holds, oldest first, in one read (a restart)."""
+        ...
     async def release_lease(self, owner: str, job_ids: Sequence[int]) -> None: ...
     async def lease_holder(self, job_id: int) -> str | None:
         """Who holds the job's lease now (None: nobody, or it lapsed)."""

@@ -54,6 +54,12 @@ class PgLeases:
             " RETURNING id", self._clock() + lease_s, owner)
         return sorted(int(r[0]) for r in rows)
 
+    async def held_jobs(self, owner: str) -> list[Job]:
+        """The open jobs whose lease `owner` holds, oldest first, in one read (a restart)."""
+        rows = await self._db.rows(
+            f"SELECT * FROM jobs WHERE lease_owner = $1 AND state IN {OPEN} ORDER BY id", owner)
+        return [job_from_row(r) for r in rows]
+
     async def release_lease(self, owner: str, job_ids: Sequence[int]) -> None:
         """Give the jobs back at once (a clean stop), so another process need not wait."""
         await self._db.execute(

@@ -126,3 +126,17 @@ async def test_a_jobs_lease_holder_is_named_until_the_lease_lapses_or_is_release
 
     assert (unheld, held, lapsed) == (None, "p1", None)
     assert await store.lease_holder(job.id) is None
+
+
+async def test_the_jobs_an_owner_holds_are_read_in_one_pass_open_ones_only_oldest_first(
+    store: Store,
+) -> None:
+    first, second = await new_job(store, "a"), await new_job(store, "b")
+    await store.claim_due_jobs("p1", LEASE_S, limit=2)
+    theirs = await new_job(store, "c")
+    await store.claim_due_jobs("p2", LEASE_S)
+    await store.move(second, JobState.FAILED, error="x")  # ended: no longer held
+
+    assert [job.id for job in await store.held_jobs("p1")] == [first.id]
+    assert [job.id for job in await store.held_jobs("p2")] == [theirs.id]
+    assert await store.held_jobs("nobody") == []

@@ -1,0 +1,48 @@
+"""A process back under its name reads the jobs still leased to it in one pass: bench.fleet_large
+found one read per job (33,000 jobs: 14 s alone, 28 s with three processes starting, longer than
+LEASE_S, so the leases renewed at the start of the resume lapsed before it ended)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.jobs import Job
+from bot.rate import RequestRate
+from bot.sandbox import SandboxServer
+from bot.scheduler.shared import SharedWork
+from bot.store.postgres import PgStore
+from tests._sandbox_fixtures import FakeClock
+from tests.unit.scheduler._fleet import LEASE_S, REQUESTS_PER_S, Fleet
+
+
+async def test_a_process_back_under_its_name_reads_its_leased_jobs_in_one_pass_not_one_per_job(
+    tmp_path: Path, fresh_postgres_url: str, clock: FakeClock, sandbox_server: SandboxServer,
+) -> None:
+    fleet = Fleet(fresh_postgres_url, sandbox_server.base_url, sandbox_server.sandbox, clock,
+                  tmp_path)
+    for name in ("p0", "p1"):
+        await fleet.open(name)
+    await fleet.submit_spread(12)
+    await fleet.advance(3)
+    orphans = set(fleet.engines["p1"].scheduler.tracked_ids())
+    await fleet.kill("p1")
+    store = await PgStore.open(fresh_postgres_url, clock=clock)
+    reads: list[int] = []
+    get = store.get
+
+    async def counted(job_id: int) -> Job | None:
+        reads.append(job_id)
+        return await get(job_id)
+
+    store.get = counted  # type: ignore[method-assign]
+    try:
+        shared = SharedWork(store, "p1", LEASE_S, RequestRate(REQUESTS_PER_S, clock),
+                            REQUESTS_PER_S, clock)
+        resumed = await shared.start()
+    finally:
+        await store.close()
+        await fleet.close("p0")
+
+    assert len(orphans) == 6 and {job.id for job in resumed} == orphans
+    assert [job.id for job in resumed] == sorted(orphans)
+    assert reads == []  # one read of the open jobs, not a get() per leased job
