@@ -22,7 +22,7 @@ class RequestRate:
     def __init__(self, rate_per_s: float, clock: Callable[[], float]) -> None:
         self._clock = clock
         self.set_rate(rate_per_s)
-        self.polls_held_until = 0.0  # before this, no poll takes a place (see hold_polls)
+        self.polls_held_until = 0.0  # before this, no call takes a place (see hold_polls)
         self.in_flight = 0
         self._done: deque[float] = deque()  # reply times still inside the window
         self.waiting = 0  # user-triggered calls waiting for a place: polls yield to them
@@ -46,8 +46,10 @@ class RequestRate:
         return self.in_flight + len(self._done)
 
     def hold_polls(self, until: float) -> None:
-        """No polls before `until`: a process that just joined a shared budget waits until the
-        others have seen it and shrunk their shares. User-triggered calls still go."""
+        """No calls before `until`: a process that just joined a shared budget waits until the
+        others have seen it and shrunk their shares (their sum is the whole budget meanwhile).
+        User-triggered calls wait too; those that can't wait (autocomplete, a quote) give up
+        on their own timeouts."""
         self.polls_held_until = until
 
     def try_take(self) -> bool:
@@ -62,7 +64,7 @@ class RequestRate:
         ahead of every poll, until the window has room."""
         self.waiting += 1
         try:
-            while self._used() >= self.capacity:
+            while self._used() >= self.capacity or self._clock() < self.polls_held_until:
                 self._freed.clear()
                 try:
                     async with asyncio.timeout(min(max(self._free_in_s(), 0.01), RECHECK_S)):

@@ -102,10 +102,6 @@ async def test_three_processes_answer_their_own_guilds_and_deliver_each_job_once
     print(f"[fleet-discord] worst second, every request: {fleet.worst_second()}")
 
 
-@pytest.mark.xfail(reason="defect left for the lead: a process joining the budget takes its "
-                   "share at once while the others keep theirs until they re-read the count "
-                   "(BUDGET_EVERY_S); its polls are held meanwhile, but not the members' look-ups",
-                   strict=False)
 async def test_members_asking_as_the_processes_join_stay_within_the_request_budget(
     tmp_path: Path, fresh_postgres_url: str,
 ) -> None:

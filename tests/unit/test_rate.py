@@ -46,16 +46,22 @@ def test_a_lower_share_admits_nothing_until_the_calls_already_made_age_out() -> 
     assert rate.try_take() and rate.try_take() and not rate.try_take()
 
 
-async def test_held_polls_wait_for_the_hold_to_end_and_user_calls_do_not() -> None:
+async def test_a_hold_keeps_polls_and_user_calls_back_until_it_ends() -> None:
+    """Just joined a shared budget: the others still take all of it between them, so any call
+    of ours, a member's too, would put the sum over it."""
     clock = FakeClock()
     rate = RequestRate(5, clock)
-    rate.hold_polls(clock() + 5.0)  # just joined: the others have not shrunk their shares yet
+    rate.hold_polls(clock() + 5.0)
 
     assert not rate.try_take() and rate.wait_s() == 5.0
-    async with asyncio.timeout(5):  # the fake clock stands still: it goes at once or never
-        await rate.acquire()
-    rate.release()
+    member = asyncio.create_task(rate.acquire())
+    await asyncio.sleep(0.2)  # several re-checks: the fake clock has not moved
+    held = not member.done()
     clock.advance(5.0)
+    async with asyncio.timeout(5):
+        await member
+
+    assert held
     assert rate.try_take()
 
 
