@@ -47,3 +47,7 @@ class Limits:
 class Submission:
     job: Job
     outcome: Outcome
+
+
+class MadeMeanwhile(Exception):
+    """The song's result was finished by another process while this request was checked."""

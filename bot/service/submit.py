@@ -19,7 +19,7 @@ from bot.service.create import Creator
 from bot.service.followup import FollowUp, Unsettled, Viewer
 from bot.service.ids import describe_songs, inert
 from bot.service.locks import SongLocks
-from bot.service.request import Limits, Outcome, Request, Submission
+from bot.service.request import Limits, MadeMeanwhile, Outcome, Request, Submission
 from bot.songs import SongSource
 from bot.store import Admit, Cancelled, Store, StoreError
 from bot.store.turns import for_a_member
@@ -177,8 +177,9 @@ class SubmitService:
         token = secrets.token_urlsafe(24)
         try:
             job = await self._record(request, song.title, token, estimate, limits)
-        except StoreError:
-            # Another process recorded this song first (its lock is not ours): join that job.
+        except (StoreError, MadeMeanwhile):
+            # Another process recorded this song first (its lock is not ours), or even finished
+            # it while we checked the song: join or reuse that job, never pay twice.
             shared = await self._join_or_reuse(request, music_task_id, song_id)
             if shared is None:
                 raise
@@ -198,15 +199,20 @@ class SubmitService:
             requester_id=request.user_id,
             callback_token=token,
             estimated_credits=estimate,
-            admit=None if limits is None else self._admit(request, limits, estimate),
+            admit=self._admit(request, limits, estimate),
             locale=request.locale,
         )
 
-    def _admit(self, request: Request, limits: Limits, cost: float) -> Admit:
-        """Re-read usage inside the recording transaction and refuse there, or let it pay."""
+    def _admit(self, request: Request, limits: Limits | None, cost: float) -> Admit:
+        """Inside the recording transaction: a result another process finished meanwhile is
+        reused, not paid again; usage is re-read and a limit refuses there, or it may pay."""
 
         async def admit() -> None:
-            await self.check_limits(request, limits, cost)
+            if await self._store.find_reusable(request.music_task_id, request.song_id,
+                                               request.mode, max_age_s=self._result_ttl_s):
+                raise MadeMeanwhile
+            if limits is not None:
+                await self.check_limits(request, limits, cost)
 
         return admit
 

@@ -83,8 +83,15 @@ class Fleet:
             moved += step
             await self.settle()
 
+    async def until_budget_shared(self) -> None:
+        """Move time on until no process holds its calls any more: one that just joined the
+        budget waits for the others to shrink their shares (members' calls too)."""
+        while any(e.rate.polls_held_until > self.clock() for e in self.engines.values()):
+            await self.advance(0.5)
+
     async def submit_spread(self, jobs: int) -> list[int]:
-        """`jobs` songs, asked for at each process in turn; the job ids."""
+        """`jobs` songs, asked for at each process in turn (once the budget is shared)."""
+        await self.until_budget_shared()
         self.sandbox.add_music_task(MUSIC_TASK, [(f"song-{n}", f"Song {n}") for n in range(jobs)])
         names, ids = sorted(self.engines), []
         for n in range(jobs):

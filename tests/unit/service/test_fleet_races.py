@@ -28,10 +28,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class HeldSandbox(Sandbox):
-    """A sandbox that holds the first CreateTask unanswered until the test lets it go."""
+    """A sandbox that holds the first call to `held` (CreateTask unless a test says another)
+    unanswered until the test lets it go."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.held = "/CreateTask"
         self.first_create_arrived = asyncio.Event()
         self.let_first_create_go = asyncio.Event()
 
@@ -42,7 +44,7 @@ class HeldSandbox(Sandbox):
 
     @web.middleware
     async def _hold(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.endswith("/CreateTask") and not self.first_create_arrived.is_set():
+        if request.path.endswith(self.held) and not self.first_create_arrived.is_set():
             self.first_create_arrived.set()
             await self.let_first_create_go.wait()
         return await handler(request)
@@ -61,7 +63,9 @@ async def pair(tmp_path: Path, fresh_postgres_url: str, clock: FakeClock) -> Asy
     async with await serve(sandbox) as server:
         fleet = Fleet(fresh_postgres_url, server.base_url, sandbox, clock, tmp_path)
         try:
-            yield Pair(sandbox, await fleet.open("p0"), await fleet.open("p1"))
+            first, second = await fleet.open("p0"), await fleet.open("p1")
+            await fleet.until_budget_shared()
+            yield Pair(sandbox, first, second)
         finally:
             sandbox.let_first_create_go.set()
             for name in list(fleet.engines):
@@ -132,6 +136,34 @@ async def test_a_submission_in_flight_at_another_process_is_never_settled_as_dea
     assert created.outcome == Outcome.CREATED
     ran = await first.store.get(created.job.id)
     assert ran is not None and ran.state == JobState.RUNNING and ran.remote_id is not None
+    assert sandbox.calls["CreateTask"] == 1
+
+
+async def test_a_song_finished_at_another_process_while_this_one_checked_it_is_reused(
+    pair: Pair, clock: FakeClock,
+) -> None:
+    """p1 checks the song (its pre-flight is slow); meanwhile p0 is asked for the same song,
+    pays, and its job finishes. p1 then reuses that result: it never pays a second time."""
+    sandbox, first, second = pair.sandbox, pair.first, pair.second
+    sandbox.held = "/TaskInfo"  # the first TaskInfo: p1's pre-flight
+    checking = asyncio.create_task(second.service.submit(asked(4)))
+    await sandbox.first_create_arrived.wait()
+    made = await first.service.submit(asked(3))
+    sandbox.finish(made.job.remote_id or "")
+    for _ in range(60):
+        done = await first.store.get(made.job.id)
+        if done is not None and done.state == JobState.SUCCEEDED:
+            break
+        clock.advance(1.0)
+        await first.scheduler.run_once()
+        await first.scheduler.drain()
+
+    sandbox.let_first_create_go.set()
+    reused = await checking
+
+    assert made.outcome == Outcome.CREATED and done is not None
+    assert done.state == JobState.SUCCEEDED
+    assert (reused.outcome, reused.job.id) == (Outcome.REUSED, made.job.id)
     assert sandbox.calls["CreateTask"] == 1
 
 

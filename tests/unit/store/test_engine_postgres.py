@@ -29,8 +29,11 @@ async def pg_rig(
     recorder = Recorder()
     engine = await Engine.open(settings, recorder, clock=clock)
     await engine.scheduler.resume()
+    rig = Rig(engine, sandbox_server.sandbox, clock, recorder, settings)
+    while engine.rate.polls_held_until > clock():  # new to the shared budget: calls wait
+        await rig.advance(0.5)
     try:
-        yield Rig(engine, sandbox_server.sandbox, clock, recorder, settings)
+        yield rig
     finally:
         await engine.close()
 
