@@ -48,7 +48,7 @@ async def _alone(world: World, first: int, count: int) -> list[float]:
         interaction = await world.separate(task=task, song=song)
         response = await interaction.wait_response(timeout_s=10)
         elapsed_ms.append((response.at - interaction.created_at) * 1000)
-        await interaction.wait_original_edit(lambda m: bool(m.embeds), timeout_s=30)
+        await interaction.wait_reply(lambda m: bool(m.embeds), timeout_s=30)
     return elapsed_ms
 
 
@@ -70,7 +70,7 @@ async def _fire(world: World, first: int, count: int) -> Burst:
     )
     responses = await asyncio.gather(*(i.wait_response(timeout_s=10) for i in interactions))
     shown = await asyncio.gather(
-        *(i.wait_original_edit(lambda m: bool(m.embeds), timeout_s=30) for i in interactions),
+        *(i.wait_reply(lambda m: bool(m.embeds), timeout_s=30) for i in interactions),
         return_exceptions=True,
     )
     return Burst(
