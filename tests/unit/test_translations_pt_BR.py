@@ -6,21 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po
-from discord import app_commands
 
 from bot import i18n
 from bot.i18n import _, speaking
 from bot.jobs import Mode
-from cogs.stems._cog import Stems
-from cogs.stems._views import REFRESH
-from cogs.stems._words import STEM_WORDS
 from tests.bot_world import SLOW_S, bot_world, private_answer
+from tests.unit._translations import (
+    check_discord_limits,
+    check_every_entry_translated,
+    check_labels_in_sentences,
+    check_lengths,
+)
 
 LANGUAGE = "pt_BR"
-CATALOG = Path(__file__).resolve().parents[2] / "locales" / LANGUAGE / "LC_MESSAGES" / "stembot.po"
-BUTTONS = (REFRESH, "Confirm", "Cancel", "Previous", "Next", *STEM_WORDS)
 
 
 @pytest.fixture(autouse=True)
@@ -28,61 +26,21 @@ def shipped_catalogs() -> None:
     i18n.translations.cache_clear()  # the real catalogs, whatever a test before loaded
 
 
-def catalog() -> Catalog:
-    with CATALOG.open("rb") as handle:
-        return read_po(handle, locale=LANGUAGE)
-
-
-def translated(msgid: str) -> str:
-    found = catalog().get(msgid)
-    assert found is not None and isinstance(found.string, str), msgid
-    return found.string
-
-
-def command_words() -> list[str]:
-    """Every description and choice name the command tree sends Discord, as msgids."""
-    words = [str(Stems.__cog_group_description__)]
-    for command in Stems.__cog_app_commands__:
-        words.append(command.description)
-        assert isinstance(command, app_commands.Command)  # no nested groups under /stems
-        for parameter in command.parameters:
-            words.append(parameter.description)
-            words.extend(choice.name for choice in parameter.choices)
-    return words
-
-
 def test_every_entry_and_every_plural_form_is_translated_and_none_is_fuzzy() -> None:
-    entries = [m for m in catalog() if m.id]
-    for message in entries:
-        forms = message.string if isinstance(message.string, tuple) else (message.string,)
-        assert all(forms) and not message.fuzzy, message.id
-        if message.pluralizable:
-            assert len(forms) == 3  # one (0 and 1), many (milhões), other
-    assert len(entries) > 150
+    check_every_entry_translated(LANGUAGE, plural_forms=3)  # one (0 and 1), many (milhões), other
 
 
 def test_descriptions_and_choice_names_fit_100_characters_and_button_labels_80() -> None:
-    shipped = {m.id: m.string for m in catalog() if m.id}
-    words = [w for w in command_words() if w in shipped]  # language names are not translated
-
-    assert len(words) > 30
-    assert [w for w in words if not 1 <= len(str(shipped[w])) <= 100] == []
-    assert [b for b in BUTTONS if not 1 <= len(str(shipped[b])) <= 80] == []
+    check_discord_limits(LANGUAGE)
 
 
 def test_sentences_stay_about_as_long_as_the_english() -> None:
-    sentences = [m for m in catalog() if isinstance(m.id, str) and len(m.id) >= 40]
-
-    assert [m.id for m in sentences if len(str(m.string)) > 1.4 * len(m.id)] == []
+    check_lengths(LANGUAGE)
 
 
 def test_a_button_named_in_a_sentence_reads_as_its_label() -> None:
-    refresh = translated(REFRESH)
-    manage = "Gerenciar servidor"  # Discord's own Portuguese name for Manage Server
-
-    assert f"**{refresh}**" in translated("Links expire {when}; use **Refresh links** after that.")
-    assert f"**{manage}**" in translated("You need the **Manage Server** permission for this.")
-    assert manage in translated("Your own jobs, or the whole server's (needs Manage Server)")
+    # Discord's own Portuguese name for Manage Server
+    check_labels_in_sentences(LANGUAGE, manage="Gerenciar servidor")
 
 
 def test_a_pt_br_member_reads_the_catalog_with_plurals_and_placeholders_filled() -> None:
