@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.jobs import Mode
 from tests.bot_world import SLOW_S, bot_world, private_answer
 from tests.standin import Interaction
@@ -53,41 +55,31 @@ async def test_a_mode_the_server_disallows_is_refused(tmp_path: Path) -> None:
         assert world.standin.errors == []
 
 
-async def test_the_daily_limit_refuses_and_says_when_it_resets(tmp_path: Path) -> None:
-    async with bot_world(tmp_path) as world:
-        await world.set_rules(daily_user_limit=1, cooldown_s=0)
-        await accepted(await world.separate(world.alice))
-
-        text = await refusal(await world.separate(world.alice, song="demo-song-2"))
-
-        assert "Daily limit reached: 1 paid job per person per day" in text
-        assert "It resets <t:" in text
-        assert world.creates() == 1
-        assert world.standin.errors == []
-
-
-async def test_too_many_running_jobs_are_refused_until_one_finishes(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("rules", "second", "words"),
+    [
+        pytest.param({"daily_user_limit": 1}, "alice",
+                     ("Daily limit reached: 1 paid job per person per day", "It resets <t:"),
+                     id="daily limit"),
+        pytest.param({"max_open_per_user": 1}, "alice",
+                     ("You already have 1 job running (the limit is 1)", "Wait for it to finish"),
+                     id="open jobs"),
+        pytest.param({"budget_credits": 1.0}, "bob",
+                     ("credit budget is used up for this month", "0 of 1 left",
+                      "It resets <t:"),
+                     id="server budget"),
+    ],
+)
+async def test_a_second_request_past_a_limit_is_refused_in_words_and_costs_nothing(
+    tmp_path: Path, rules: dict[str, object], second: str, words: tuple[str, ...],
+) -> None:
     async with bot_world(tmp_path, duration_s=SLOW_S) as world:
-        await world.set_rules(max_open_per_user=1, cooldown_s=0)
+        await world.set_rules(**rules, cooldown_s=0)
         await accepted(await world.separate(world.alice))
 
-        text = await refusal(await world.separate(world.alice, song="demo-song-2"))
+        text = await refusal(await world.separate(getattr(world, second), song="demo-song-2"))
 
-        assert "You already have 1 job running (the limit is 1)" in text
-        assert "Wait for it to finish" in text
-        assert world.creates() == 1
-        assert world.standin.errors == []
-
-
-async def test_a_spent_server_budget_refuses_and_says_when_it_resets(tmp_path: Path) -> None:
-    async with bot_world(tmp_path) as world:
-        await world.set_rules(budget_credits=1.0, cooldown_s=0)
-        await accepted(await world.separate(world.alice))
-
-        text = await refusal(await world.separate(world.bob, song="demo-song-2"))
-
-        assert "credit budget is used up for this month" in text
-        assert "0 of 1 left" in text and "It resets <t:" in text
+        assert [w for w in words if w not in text] == []
         assert world.creates() == 1
         assert world.standin.errors == []
 

@@ -266,15 +266,21 @@ async def join_from(world: World, where: Elsewhere, user: User) -> None:
     assert "pinged too" in status.text, status.text
 
 
+async def shared_with_another_server(world: World) -> Elsewhere:
+    """Alice's job in her server, joined by Carol from another server."""
+    where = other_server(world)
+    await world.bot.tree.sync()
+    asked = await world.separate(world.alice)
+    await asked.wait_reply(lambda m: bool(m.embeds))
+    await join_from(world, where, where.carol)
+    return where
+
+
 async def test_a_member_who_joined_another_servers_job_can_see_it_and_refresh_it(
     tmp_path: Path,
 ) -> None:
     async with bot_world(tmp_path, duration_s=SLOW_S) as world:
-        where = other_server(world)
-        await world.bot.tree.sync()
-        asked = await world.separate(world.alice)
-        await asked.wait_reply(lambda m: bool(m.embeds))
-        await join_from(world, where, where.carol)
+        where = await shared_with_another_server(world)
 
         status = await ask(world, where, where.carol, "stems status", {"job": 1})
         world.sandbox.finish(await world.remote_id(1))
@@ -296,11 +302,7 @@ async def test_cancelling_a_job_shared_across_servers_stops_only_your_own_server
     tmp_path: Path,
 ) -> None:
     async with bot_world(tmp_path, duration_s=SLOW_S) as world:
-        where = other_server(world)
-        await world.bot.tree.sync()
-        asked = await world.separate(world.alice)
-        await asked.wait_reply(lambda m: bool(m.embeds))
-        await join_from(world, where, where.carol)
+        where = await shared_with_another_server(world)
 
         by_member = await ask(world, where, where.carol, "stems cancel", {"job": 1})
         by_admin = await ask(world, where, where.dave, "stems cancel", {"job": 1})
