@@ -3,18 +3,41 @@ a recording deliverer, and small steps (submit a job, read its state, watch its 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bot.config import Settings
 from bot.delivery import Delivered
 from bot.engine import Engine
 from bot.jobs import Delivery, Job, JobState, Mode, Subscription
+from bot.rate import RequestRate
 from bot.sandbox import Sandbox
 from bot.service import Request
 from tests._sandbox_fixtures import FakeClock
 
 DURATIONS_S = {Mode.VOCAL: 60.0, Mode.INSTRUMENTAL: 120.0}
+PLACE_STEP_S = 0.2  # how far fake time moves each time a call waits for a place
+
+T = TypeVar("T")
+
+
+async def moving_time_for_places(
+    call: Awaitable[T],
+    rates: Callable[[], Iterable[RequestRate]],
+    advance: Callable[[float], Awaitable[None]],
+) -> T:
+    """Run `call` (a submission: its CreateTask takes a place in the request rate). On a fake
+    clock a full window never empties by itself, so time moves on, a small step at a time,
+    only while some call waits for a place."""
+    task = asyncio.ensure_future(call)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=0.005)
+        if done:
+            return task.result()
+        if any(rate.waiting for rate in rates()):
+            await advance(PLACE_STEP_S)
 
 
 @dataclass
@@ -65,7 +88,10 @@ TASK, SONG = "demo-music-task", "demo-song-1"
 
 
 async def submit(rig: Rig, song: str = SONG, mode: Mode = Mode.VOCAL, task: str = TASK) -> int:
-    submission = await rig.engine.service.submit(Request(task, song, mode, 1, 2, 3))
+    submission = await moving_time_for_places(
+        rig.engine.service.submit(Request(task, song, mode, 1, 2, 3)),
+        lambda: [rig.engine.rate], lambda s: rig.advance(s, step=s),
+    )
     return submission.job.id
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 from bot import endings
 from bot.api import StemApi
@@ -27,9 +28,10 @@ class Creator:
         unsettled: Unsettled,
         *,
         callback_url: Callable[[str], str | None],
+        slot: Callable[[], AbstractAsyncContextManager[None]],
     ) -> None:
         self._store, self._api, self._jobs, self._unsettled = store, api, jobs, unsettled
-        self._callback_url = callback_url
+        self._callback_url, self._slot = callback_url, slot
 
     async def create(self, job: Job, token: str) -> Job:
         """Sent once; whatever happens, never sent again for this job."""
@@ -58,11 +60,10 @@ class Creator:
             raise unconfirmed from exc
 
     async def _call(self, job: Job, token: str) -> str:
-        # Not within the request rate: every fake-clock driver that submits would have to move
-        # time for a second place per submission (see the round-3 report).
-        return await self._api.create_separation(
-            job.music_task_id, job.song_id, job.mode, callback_url=self._callback_url(token)
-        )
+        async with self._slot():  # within the request budget, ahead of polls
+            return await self._api.create_separation(
+                job.music_task_id, job.song_id, job.mode, callback_url=self._callback_url(token)
+            )
 
     async def _end_unsent(self, job: Job, exc: ApiError) -> None:
         """No remote id: a refusal ends the job refunded; anything else ends it interrupted

@@ -62,7 +62,7 @@ class SubmitService:
         self.jobs = FollowUp(store, api, deadline_s=deadline_s, clock=clock,
                              unsettled=unsettled, owner=owner)
         self._creator = Creator(store, api, self.jobs, unsettled,
-                                callback_url=callback_url)
+                                callback_url=callback_url, slot=self._slot)
 
     async def check_source(self, music_task_id: str, song_id: str) -> tuple[MusicTask, Song]:
         """Free TaskInfo: the music task exists, is a finished Suno task, and holds the song.

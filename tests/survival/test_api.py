@@ -15,7 +15,7 @@ from bot.errors import _USER_TEXT, REFUSED_TEXT, ApiError, UnconfirmedSubmission
 from bot.jobs import Delivery, JobState, Mode
 from bot.sandbox import Fault, serve
 from bot.service import Request
-from tests._rig import Recorder, Rig
+from tests._rig import Recorder, Rig, moving_time_for_places
 from tests._sandbox_fixtures import KEY, FakeClock
 from tests._settings import make_settings
 from tests._sqlite import sqlite
@@ -63,12 +63,13 @@ async def open_rig(
 async def submit_like_a_user(rig: Rig, index: int, mode: Mode) -> tuple[int, int]:
     """Ask until accepted, as a person would after "please try again"; (job id, refusals)."""
     request = Request(f"fault-task-{index}", f"song-{index}", mode, 1, 2, 9000 + index)
-    rate = rig.engine.rate
     for refusals in range(50):
-        # The free source check takes a place in the request rate: fake time must move.
-        rig.clock.advance(rate.window_s / rate.capacity)
         try:
-            return (await rig.engine.service.submit(request)).job.id, refusals
+            # The free source check and CreateTask take places in the request rate.
+            submission = await moving_time_for_places(
+                rig.engine.service.submit(request), lambda: [rig.engine.rate],
+                lambda s: rig.advance(s, step=s))
+            return submission.job.id, refusals
         except ApiError as exc:
             # Only the free source check can fail here: the rate is on TaskInfo.
             assert exc.user_text in CLEAR_TEXTS, exc.user_text
@@ -158,7 +159,7 @@ async def test_a_failed_create_task_reaches_its_requester_as_a_clear_message_onc
             sandbox.add_music_task(f"fault-task-{index}", [(f"song-{index}", "Song")])
             sandbox.inject("CreateTask", fault)
             request = Request(f"fault-task-{index}", f"song-{index}", Mode.VOCAL, 1, 2, 3)
-            rig.clock.advance(1.0)  # the free source check takes a place in the request rate
+            rig.clock.advance(1.0)  # the source check and CreateTask take places in the rate
             with pytest.raises(ApiError) as caught:
                 await rig.engine.service.submit(request)
             texts.append(caught.value.user_text)

@@ -77,7 +77,8 @@ async def test_the_cli_on_the_bots_database_leaves_the_bots_results_for_the_bot(
     waiting there must stay due for the bot, not be marked as printed in this terminal."""
     database = tmp_path / "jobs.sqlite3"
     async with await serve(Sandbox(duration_s=lambda mode: 0.2)) as server:
-        settings = make_settings(database, server.base_url)
+        settings = make_settings(database, server.base_url, poll_max_interval_s=1.0,
+                                 poll_min_interval_s=0.2)  # not the first poll's 30 s
         store = await JobStore.open(database)
         member_job = await store.create_job(
             music_task_id="demo-music-task", song_id="demo-song-2", mode=Mode.VOCAL,

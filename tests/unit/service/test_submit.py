@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -198,3 +199,22 @@ async def test_a_members_request_reaches_the_store_as_a_members_work(
     assert {name for name, _ in marks} == {"create_job", "move", "find_open"}
     assert all(member for _, member in marks)  # each goes before the scheduler's waiting work
     assert len(background) == 1 and not is_interactive()
+
+
+async def test_create_task_waits_for_a_place_in_the_request_rate(rig: Rig) -> None:
+    """The paid call counts against API_REQUESTS_PER_S like any other: a full window holds
+    it back until a place frees up (the window is counted on the fake clock)."""
+    rate = rig.engine.rate
+    for _ in range(rate.capacity - 1):
+        await rate.acquire()  # calls in flight: one place left, taken by the song check
+    submitting = asyncio.create_task(rig.engine.service.submit(req()))
+    while rig.sandbox.calls["TaskInfo"] == 0:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)
+    assert rig.sandbox.calls["CreateTask"] == 0 and not submitting.done()
+
+    rig.clock.advance(1.0)  # the song check's place ages out of the window
+    submission = await asyncio.wait_for(submitting, timeout=5)
+
+    assert submission.outcome == Outcome.CREATED and rig.sandbox.calls["CreateTask"] == 1
+    assert rate.in_flight == rate.capacity - 1
