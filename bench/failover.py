@@ -1,6 +1,7 @@
 """Issue 11, failover: seconds from SIGKILL of one of three processes until its jobs are polled."""
 
-# Its leases lapse (LEASE_S) and the two others claim them (CLAIM_LIMIT a second each).
+# Its leases lapse (LEASE_S) and the two others claim them (CLAIM_LIMIT at a time, again
+# CLAIM_AGAIN_S later while claims come back full).
 
 from __future__ import annotations
 

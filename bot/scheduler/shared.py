@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 
 CLAIM_EVERY_S = 1.0  # how often to look for jobs nobody holds (a dead process's, released ones)
 BUDGET_EVERY_S = 5.0  # how often to re-read how many processes share the request budget
-CLAIM_LIMIT = 100
+CLAIM_LIMIT = 100  # jobs per claim: one short transaction
+CLAIM_AGAIN_S = 0.1  # a full claim suggests more are waiting (a dead process's): look again soon
 
 
 @dataclass
@@ -92,7 +93,8 @@ class SharedWork:
             claimed = await self._store.claim_due_jobs(self.owner, self.lease_s, CLAIM_LIMIT)
             self.held.update(job.id for job in claimed)
             changes.taken += claimed
-            self._claim_at = now + CLAIM_EVERY_S
+            full = len(claimed) >= CLAIM_LIMIT
+            self._claim_at = now + (CLAIM_AGAIN_S if full else CLAIM_EVERY_S)
         return changes
 
     def next_due_in(self) -> float:
