@@ -208,10 +208,9 @@ async def test_create_task_waits_for_a_place_in_the_request_rate(rig: Rig) -> No
     for _ in range(rate.capacity - 1):
         await rate.acquire()  # calls in flight: one place left, taken by the song check
     submitting = asyncio.create_task(rig.engine.service.submit(req()))
-    while rig.sandbox.calls["TaskInfo"] == 0:
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.2)
-    assert rig.sandbox.calls["CreateTask"] == 0 and not submitting.done()
+    await asyncio.sleep(0.3)
+    assert rig.sandbox.calls["TaskInfo"] == 1  # the song check went
+    assert rig.sandbox.calls["CreateTask"] == 0 and not submitting.done()  # the paid call waits
 
     rig.clock.advance(1.0)  # the song check's place ages out of the window
     submission = await asyncio.wait_for(submitting, timeout=5)
