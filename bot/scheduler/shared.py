@@ -118,11 +118,13 @@ class SharedWork:
 
     async def _renew(self, tracked: frozenset[int], changes: Changes) -> None:
         await self._store.heartbeat(self.owner)
+        ended: list[int] = []
         if self._ended:
             ended, self._ended = sorted(self._ended), set()
             await self._store.release_lease(self.owner, ended)
         renewed = set(await self._store.renew_held_leases(self.owner, self.lease_s))
-        changes.lost = set(tracked) - renewed
+        # A job that ended here, before or during this renewal, gave its lease back: not lost.
+        changes.lost = set(tracked) - renewed - set(ended) - self._ended
         for job_id in sorted(renewed - tracked):  # ours, not polled here: adopt it if running
             job = await self._store.get(job_id)  # (a submission of ours is left to finish)
             if job is not None and job.state == JobState.RUNNING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.jobs import Delivery, Job, JobState, Subscription
+from bot.jobs import Delivery, Job, Subscription
 from bot.store.errors import StatusMessage
 from bot.store.postgres.db import Connection, PgDatabase
 from bot.store.rows import status_message_from_row, subscription_from_row
@@ -21,32 +21,6 @@ async def reopen_subscriptions(db: Connection, job_id: int) -> None:
         " status_shown_at = NULL"
         " WHERE job_id = $1 AND delivery != 'cancelled'",
         job_id,
-    )
-
-
-async def settle_subscriptions(
-    db: Connection, job_id: int, new: JobState, now: float, shown_to: int | None
-) -> None:
-    """A move's effect on who is still to be told: cancelled, shown already, or now due."""
-    if new == JobState.CANCELLED:
-        await db.execute(
-            "UPDATE subscriptions SET delivery = 'cancelled', delivered_at = $1"
-            " WHERE job_id = $2 AND delivery IN ('waiting', 'pending')",
-            now, job_id,
-        )
-        return
-    if not new.is_terminal:
-        return
-    if shown_to is not None:
-        await db.execute(
-            "UPDATE subscriptions SET delivery = 'shown', delivered_at = $1 WHERE job_id = $2"
-            " AND user_id = $3 AND delivery = 'waiting'",
-            now, job_id, shown_to,
-        )
-    await db.execute(
-        "UPDATE subscriptions SET delivery = 'pending', next_attempt_at = $1"
-        " WHERE job_id = $2 AND delivery = 'waiting'",
-        now, job_id,
     )
 
 

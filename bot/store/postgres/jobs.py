@@ -8,11 +8,11 @@ from typing import Any
 
 import asyncpg
 
-from bot.jobs import Job, JobState, Mode, check_transition
+from bot.jobs import Job, JobState, Mode
 from bot.store.errors import Cancelled, StoreError
-from bot.store.jobs import move_columns
 from bot.store.postgres.db import Connection, PgDatabase, count
-from bot.store.postgres.deliveries import reopen_subscriptions, settle_subscriptions
+from bot.store.postgres.deliveries import reopen_subscriptions
+from bot.store.postgres.moves import write_move
 from bot.store.protocol import Admit, Published
 from bot.store.rows import job_from_row
 from bot.store.shared import publish_move
@@ -27,30 +27,6 @@ async def get_in(db: Connection, job_id: int, *, lock: bool = False) -> Job | No
     row = await db.fetchrow(
         "SELECT * FROM jobs WHERE id = $1" + (" FOR UPDATE" if lock else ""), job_id)
     return None if row is None else job_from_row(row)
-
-
-async def write_move(
-    db: Connection, job: Job, new: JobState, now: float, shown_to: int | None,
-    changes: dict[str, Any],
-) -> None:
-    """The move's statements, inside the caller's transaction (as in SQLite)."""
-    check_transition(job.state, new)
-    columns = move_columns(new, now, changes)
-    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(columns, 1))
-    where = f"id = ${len(columns) + 1} AND state = ${len(columns) + 2}"
-    try:
-        status = await db.execute(f"UPDATE jobs SET {assignments} WHERE {where}",
-                                  *columns.values(), job.id, job.state.value)
-    except asyncpg.UniqueViolationError as exc:  # a remote id that belongs to another job
-        raise StoreError(f"job {job.id} cannot be moved: {exc}") from exc
-    if count(status) != 1:
-        raise StoreError(f"job {job.id} is no longer {job.state}")
-    if changes.get("credits") is not None:
-        await db.execute("UPDATE ledger SET credits = $1 WHERE job_id = $2",
-                         changes["credits"], job.id)
-    if job.state.is_terminal:
-        await reopen_subscriptions(db, job.id)
-    await settle_subscriptions(db, job.id, new, now, shown_to)
 
 
 async def lock_guild(db: Connection, guild_id: int | None) -> None:
@@ -144,11 +120,13 @@ class PgJobs:
         """Check, write in a transaction, log, publish: as bot.store.jobs.Jobs.move says."""
         if told and shown_to is None:
             shown_to = job.requester_id
-        async with self._db.transaction() as db:
-            await write_move(db, job, new, self._clock(), shown_to, changes)
-            if refund:
-                await db.execute("DELETE FROM ledger WHERE job_id = $1", job.id)
-            moved = await get_in(db, job.id)
+        now = self._clock()
+        if not job.state.is_terminal:  # one statement: atomic on its own
+            moved = await write_move(self._db, job, new, now, shown_to, changes, refund=refund)
+            return publish_move(self._published, job, moved)
+        async with self._db.transaction() as db:  # a revival: who was told waits again first
+            await reopen_subscriptions(db, job.id)
+            moved = await write_move(self._db, job, new, now, shown_to, changes, refund=refund)
         return publish_move(self._published, job, moved)
 
     async def cancel(
@@ -170,9 +148,8 @@ class PgJobs:
                 job.id))
             moved = None
             if waiting == 0 and current.state == JobState.RUNNING:
-                await write_move(db, current, JobState.CANCELLED, self._clock(), None,
-                                 {"error": error})
-                moved = await get_in(db, job.id)
+                moved = await write_move(self._db, current, JobState.CANCELLED, self._clock(),
+                                         None, {"error": error})
         if moved is not None:
             current = publish_move(self._published, current, moved)
         return Cancelled(current, stopped=stopped, waiting=waiting, ended=moved is not None)

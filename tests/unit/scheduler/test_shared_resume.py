@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs import Job
+from bot.jobs import Job, JobState
 from bot.rate import RequestRate
 from bot.sandbox import SandboxServer
 from bot.scheduler import shared as shared_work
@@ -73,3 +73,31 @@ async def test_a_dead_processs_jobs_are_claimed_in_quick_batches_not_one_batch_a
         assert orphans <= fleet.engines["p0"].scheduler.tracked_ids()
     finally:
         await fleet.close("p0")
+
+
+async def test_a_job_that_ends_during_a_renewal_is_not_reported_as_a_lost_lease(
+    tmp_path: Path, fresh_postgres_url: str, clock: FakeClock, sandbox_server: SandboxServer,
+) -> None:
+    """bench.store_bench logged "lost the leases of jobs [801, …]": jobs that had just ended."""
+    fleet = Fleet(fresh_postgres_url, sandbox_server.base_url, sandbox_server.sandbox, clock,
+                  tmp_path)
+    engine = await fleet.open("p0")
+    try:
+        [job_id] = await fleet.submit_spread(1)
+        shared, tracked = engine.scheduler.shared, engine.scheduler.tracked_ids()
+        assert shared is not None and tracked == {job_id}
+        heartbeat = engine.store.heartbeat
+
+        async def the_job_ends_meanwhile(owner: str) -> None:
+            await heartbeat(owner)
+            job = await engine.store.get(job_id)
+            assert job is not None
+            await engine.store.move(job, JobState.FAILED, error="api_failed")
+
+        engine.store.heartbeat = the_job_ends_meanwhile  # type: ignore[method-assign]
+        clock.advance(LEASE_S)  # a renewal is due
+        changes = await shared.tick(tracked)
+    finally:
+        await fleet.close("p0")
+
+    assert changes.renewed and changes.lost == set()
