@@ -88,13 +88,13 @@ async def test_a_job_that_ends_during_a_renewal_is_not_reported_as_a_lost_lease(
         assert shared is not None and tracked == {job_id}
         heartbeat = engine.store.heartbeat
 
-        async def the_job_ends_meanwhile(owner: str) -> None:
-            await heartbeat(owner)
+        async def the_job_ends_meanwhile(name: str) -> None:
+            await heartbeat(name)
             job = await engine.store.get(job_id)
             assert job is not None
             await engine.store.move(job, JobState.FAILED, error="api_failed")
 
-        engine.store.heartbeat = the_job_ends_meanwhile  # type: ignore[method-assign]
+        engine.store.heartbeat = the_job_ends_meanwhile  # type: ignore[method-assign,assignment]
         clock.advance(LEASE_S)  # a renewal is due
         changes = await shared.tick(tracked)
     finally:
