@@ -94,7 +94,7 @@ async def test_a_job_that_ends_during_a_renewal_is_not_reported_as_a_lost_lease(
             assert job is not None
             await engine.store.move(job, JobState.FAILED, error="api_failed")
 
-        engine.store.heartbeat = the_job_ends_meanwhile  # type: ignore[method-assign,assignment]
+        engine.store.heartbeat = the_job_ends_meanwhile  # type: ignore[method-assign]
         clock.advance(LEASE_S)  # a renewal is due
         changes = await shared.tick(tracked)
     finally:
