@@ -84,6 +84,17 @@ class RequestRate:
         finally:
             self.release()
 
+    async def place(self) -> Place:
+        """A place held for a call that may still not be sent (the paid CreateTask: taken
+        before its job is recorded, so a recorded job never waits to be sent)."""
+        await self.acquire()
+        return Place(self)
+
+    def give_back(self) -> None:
+        """A place taken for a call that was never sent: it counts for nothing."""
+        self.in_flight = max(0, self.in_flight - 1)
+        self._freed.set()
+
     def release(self) -> None:
         """A call that took a place has its reply (or failed): it counts one window more."""
         self.in_flight = max(0, self.in_flight - 1)
@@ -106,3 +117,21 @@ class RequestRate:
         if not self._done:
             return self.window_s  # a reply will wake the loop sooner
         return max(0.0, self._done[0] + self.window_s - self._clock())
+
+
+class Place:
+    """One place in a rate, settled once: `used()` when the call got its reply or failed on
+    the way, `unused()` when it was never sent."""
+
+    def __init__(self, rate: RequestRate) -> None:
+        self._rate: RequestRate | None = rate
+
+    def used(self) -> None:
+        if self._rate is not None:
+            self._rate.release()
+        self._rate = None
+
+    def unused(self) -> None:
+        if self._rate is not None:
+            self._rate.give_back()
+        self._rate = None

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 
 from bot import endings
 from bot.api import StemApi
 from bot.durable import write_durably
 from bot.errors import BAD_REPLY, ApiError, UnconfirmedSubmission
 from bot.jobs import Job, JobState
+from bot.rate import Place
 from bot.service.followup import FollowUp, Unsettled
 from bot.store import Store
 
@@ -28,23 +28,23 @@ class Creator:
         unsettled: Unsettled,
         *,
         callback_url: Callable[[str], str | None],
-        slot: Callable[[], AbstractAsyncContextManager[None]],
     ) -> None:
         self._store, self._api, self._jobs, self._unsettled = store, api, jobs, unsettled
-        self._callback_url, self._slot = callback_url, slot
+        self._callback_url = callback_url
 
-    async def create(self, job: Job, token: str) -> Job:
-        """Sent once; whatever happens, never sent again for this job."""
+    async def create(self, job: Job, token: str, place: Place) -> Job:
+        """Sent once, in `place` (taken in the request rate before the job was recorded);
+        whatever happens, never sent again for this job."""
         self._unsettled.submitting.add(job.id)
         try:
-            remote_id = await self._send(job, token)
+            remote_id = await self._send(job, token, place)
             return await self._record_remote(job, remote_id)
         finally:
             self._unsettled.submitting.discard(job.id)
 
-    async def _send(self, job: Job, token: str) -> str:
+    async def _send(self, job: Job, token: str, place: Place) -> str:
         try:
-            return await self._call(job, token)
+            return await self._call(job, token, place)
         except ApiError as exc:
             await self._end_unsent(job, exc)
             if not exc.proves_nothing_made:
@@ -59,11 +59,13 @@ class Creator:
             await self._end_unsent(job, unconfirmed)
             raise unconfirmed from exc
 
-    async def _call(self, job: Job, token: str) -> str:
-        async with self._slot():  # within the request budget, ahead of polls
+    async def _call(self, job: Job, token: str, place: Place) -> str:
+        try:
             return await self._api.create_separation(
                 job.music_task_id, job.song_id, job.mode, callback_url=self._callback_url(token)
             )
+        finally:
+            place.used()
 
     async def _end_unsent(self, job: Job, exc: ApiError) -> None:
         """No remote id: a refusal ends the job refunded; anything else ends it interrupted

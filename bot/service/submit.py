@@ -7,7 +7,6 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
 
 from bot.api import MusicTask, Song, StemApi
 from bot.errors import ApiError, UserError
@@ -45,7 +44,7 @@ class SubmitService:
         callback_url: Callable[[str], str | None] = lambda token: None,
         clock: Callable[[], float] = time.time,
         songs: SongSource | None = None,
-        rate: RequestRate | None = None,
+        rate: RequestRate,
         owner: str | None = None,
     ) -> None:
         self._songs = songs or api  # the cached, rate-limited song lists (bot/songs.py)
@@ -62,7 +61,7 @@ class SubmitService:
         self.jobs = FollowUp(store, api, deadline_s=deadline_s, clock=clock,
                              unsettled=unsettled, owner=owner)
         self._creator = Creator(store, api, self.jobs, unsettled,
-                                callback_url=callback_url, slot=self._slot)
+                                callback_url=callback_url)
 
     async def check_source(self, music_task_id: str, song_id: str) -> tuple[MusicTask, Song]:
         """Free TaskInfo: the music task exists, is a finished Suno task, and holds the song.
@@ -137,19 +136,15 @@ class SubmitService:
         return quoted if quoted is not None else ESTIMATED_CREDITS[request.mode]
 
     async def _quote(self, request: Request) -> float | None:
-        async with self._slot():
+        async with self._rate.slot():
             return await self._api.estimate_credits(
                 request.music_task_id, request.song_id, request.mode
             )
 
     async def balance(self) -> float:
         """The API account's credit balance (shared by every server)."""
-        async with self._slot():
+        async with self._rate.slot():
             return await self._api.balance()
-
-    def _slot(self) -> AbstractAsyncContextManager[None]:
-        """A place in the request rate, ahead of polls (none without a rate: tests, CLI)."""
-        return self._rate.slot() if self._rate is not None else nullcontext()
 
     @for_a_member
     async def cancel(self, job: Job, viewer: Viewer) -> Cancelled:
@@ -175,16 +170,21 @@ class SubmitService:
         _, song = await self.check_source(music_task_id, song_id)
         estimate = ESTIMATED_CREDITS[request.mode]
         token = secrets.token_urlsafe(24)
+        # CreateTask's place in the budget first: waiting for it leaves no unsent job on record.
+        place = await self._rate.place()
         try:
             job = await self._record(request, song.title, token, estimate, limits)
-        except (StoreError, MadeMeanwhile):
+        except BaseException as exc:
+            place.unused()  # refused, beaten to it, or stopped: nothing was sent
+            if not isinstance(exc, StoreError | MadeMeanwhile):
+                raise
             # Another process recorded this song first (its lock is not ours), or even finished
             # it while we checked the song: join or reuse that job, never pay twice.
             shared = await self._join_or_reuse(request, music_task_id, song_id)
             if shared is None:
                 raise
             return shared
-        return Submission(await self._creator.create(job, token), Outcome.CREATED)
+        return Submission(await self._creator.create(job, token, place), Outcome.CREATED)
 
     async def _record(
         self, request: Request, title: str, token: str, estimate: float, limits: Limits | None

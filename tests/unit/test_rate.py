@@ -199,3 +199,23 @@ def test_a_cooldown_refuses_a_member_in_plain_words_and_not_others() -> None:
     assert cooldown.take(2) == 0.0
     clock.advance(7)
     assert cooldown.take(1) == 0.0
+
+
+async def test_a_place_never_sent_counts_for_nothing_and_a_place_settles_once() -> None:
+    """CreateTask's place is taken before its job is recorded: a refusal there gives it back
+    (no call reached the API); a sent one counts one window more, however often it is settled."""
+    clock = FakeClock()
+    rate = RequestRate(2.0, clock)
+    unsent, sent = await rate.place(), await rate.place()
+    assert not rate.try_take()  # both places are held
+
+    unsent.unused()
+    unsent.used()  # settled already: no effect
+    assert rate.try_take()  # its place is free at once, no window later
+    rate.release()
+
+    sent.used()
+    sent.unused()
+    assert not rate.try_take()  # the sent call and the poll still count this window
+    clock.advance(1.0)
+    assert rate.try_take()

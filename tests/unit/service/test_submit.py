@@ -211,9 +211,31 @@ async def test_create_task_waits_for_a_place_in_the_request_rate(rig: Rig) -> No
     await asyncio.sleep(0.3)
     assert rig.sandbox.calls["TaskInfo"] == 1  # the song check went
     assert rig.sandbox.calls["CreateTask"] == 0 and not submitting.done()  # the paid call waits
+    assert await rig.engine.store.open_jobs() == []  # nothing on record while it waits
 
     rig.clock.advance(1.0)  # the song check's place ages out of the window
     submission = await asyncio.wait_for(submitting, timeout=5)
 
     assert submission.outcome == Outcome.CREATED and rig.sandbox.calls["CreateTask"] == 1
     assert rate.in_flight == rate.capacity - 1
+
+
+async def test_a_submission_stopped_while_it_waits_for_a_place_leaves_no_job_and_no_charge(
+    rig: Rig,
+) -> None:
+    """A shutdown (or any cancel) while CreateTask waits for a place in a full window: it was
+    never sent, so nothing may stay on record as "submitting", later "unconfirmed, charged"."""
+    rate = rig.engine.rate
+    for _ in range(rate.capacity - 1):
+        await rate.acquire()
+    submitting = asyncio.create_task(rig.engine.service.submit(req()))
+    await asyncio.sleep(0.3)
+    assert rig.sandbox.calls["TaskInfo"] == 1 and not submitting.done()
+
+    submitting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await submitting
+
+    assert rig.sandbox.calls["CreateTask"] == 0
+    assert await rig.engine.store.open_jobs() == [] and await rig.engine.store.spent(10, 0) == 0
+    assert rate.in_flight == rate.capacity - 1  # the place it waited for was not kept
