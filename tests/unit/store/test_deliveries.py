@@ -102,3 +102,24 @@ async def test_a_job_that_ends_anew_has_its_public_status_corrected_again(store:
     await store.move(failed, JobState.SUCCEEDED, error=None)
 
     assert [m.message_id for m in await store.status_messages()] == [70]
+
+
+async def test_an_ending_told_in_the_reply_is_shown_to_the_requester_and_due_to_the_rest(
+    store: Store,
+) -> None:
+    """One move settles three kinds of requester (on PostgreSQL, one statement): the one
+    told in the command's reply, those still waiting, and one who cancelled."""
+    job = await new_job(store)  # requester 3
+    await store.subscribe(job, user_id=4, guild_id=1, channel_id=2)
+    await store.subscribe(job, user_id=5, guild_id=1, channel_id=2)
+    running = await store.move(job, JobState.RUNNING, remote_id="r1")
+    await store.cancel(running, user_id=5, error="cancelled")  # others wait: the job goes on
+
+    ended = await store.move(running, JobState.FAILED, error="refused", told=True, refund=True,
+                             credits=9.0)  # a figure with a refund: the refund wins
+
+    assert ended.state == JobState.FAILED and ended.error == "refused"
+    assert {s.user_id: s.delivery for s in await store.subscriptions(job.id)} == {
+        3: Delivery.SHOWN, 4: Delivery.PENDING, 5: Delivery.CANCELLED}
+    assert await store.due_deliveries() == [job.id]
+    assert await store.credits_total() == 0
